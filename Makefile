@@ -1,0 +1,40 @@
+# PlanWise Navigator — developer entry points. Needs only python3.11, git and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= workspace
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DAGSTER_DISABLE_TELEMETRY := 1
+
+.PHONY: install demo test lint typecheck unit bench clean browser
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the main job on the built-in demo data (embedded DuckDB in ./workspace).
+demo: $(STAMP)
+	$(BIN)/planwise demo --workspace $(WORKSPACE)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Lint, types and the whole test suite.
+test: lint typecheck
+	$(BIN)/python -m pytest -q --cov=planwise --cov-report=term:skip-covered
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --output benchmarks/results/latest.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dbt/target dbt/logs

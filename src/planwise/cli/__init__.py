@@ -1,0 +1,177 @@
+"""`planwise`: the scripting surface. Each command is its options plus one call into the core."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from planwise import service
+from planwise.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    command,
+    emit_json,
+    metrics_table,
+    stderr,
+    stdout,
+    workspace_at,
+)
+from planwise.cli.analytics import analytics_app
+from planwise.cli.census import census_app
+from planwise.cli.levers import levers_app
+from planwise.errors import UserError
+from planwise.parameters.levers import DEFAULT_SCENARIO
+from planwise.simulation.engine import YearOutcome
+from planwise.storage import runs
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="planwise",
+    help="PlanWise Navigator: workforce compensation planning with an automatic tuning loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(census_app, name="census")
+app.add_typer(levers_app, name="levers")
+app.add_typer(analytics_app, name="analytics")
+
+DEMO_EMPLOYEES = 10_000
+DEMO_SEED = 20250101
+
+
+def _year_progress(total: int, enabled: bool) -> tuple[Progress, object]:
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} years"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not enabled,
+        transient=True,
+    )
+    task = progress.add_task("Simulating", total=total)
+    return progress, task
+
+
+@command(app, "init")
+def init(workspace: WorkspaceOption = None) -> None:
+    """Create a workspace: planwise.yaml with every default, the store, the default levers."""
+    chosen = workspace_at(workspace)
+    created = service.init_workspace(chosen)
+    verb = "Created" if created else "Already initialized:"
+    stderr.print(f"{verb} workspace {chosen.root}")
+
+
+@command(app, "simulate")
+def simulate(
+    years: Annotated[int | None, typer.Option(help="Years to simulate (1–50).")] = None,
+    start_year: Annotated[int | None, typer.Option(help="First simulated year.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    scenario: Annotated[
+        str, typer.Option(help="Scenario whose active levers to use.")
+    ] = DEFAULT_SCENARIO,
+    parameter_set: Annotated[
+        int | None, typer.Option(help="Use this parameter set instead of the active one.")
+    ] = None,
+    continue_run: Annotated[
+        int | None,
+        typer.Option("--continue", help="Extend this stored run by --years (default 1) years."),
+    ] = None,
+    json_output: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Run the multi-year simulation and store events, snapshots and metrics."""
+    chosen = workspace_at(workspace)
+    total = years or (1 if continue_run is not None else chosen.settings().years)
+    progress, task = _year_progress(total, enabled=stderr.is_terminal)
+
+    def advance(outcome: YearOutcome) -> None:
+        progress.update(task, advance=1, description=f"Simulated {outcome.year}")  # type: ignore[arg-type]
+
+    with progress:
+        if continue_run is not None:
+            if start_year is not None or seed is not None or parameter_set is not None:
+                raise UserError("--continue takes only --years: the run fixes the rest.")
+            run = service.continue_simulation(chosen, continue_run, total, on_year=advance)
+        else:
+            run = service.run_simulation(
+                chosen,
+                scenario_id=scenario,
+                years=years,
+                start_year=start_year,
+                seed=seed,
+                parameter_set_id=parameter_set,
+                on_year=advance,
+            )
+    if json_output:
+        emit_json(
+            {
+                "run_id": run.run_id,
+                "scenario_id": run.scenario_id,
+                "parameter_set_id": run.parameter_set_id,
+                "seed": run.seed,
+                "years": list(run.metrics.years),
+                "metrics": run.metrics.per_year,
+                "horizon": run.metrics.horizon,
+                "seconds": round(run.total_seconds, 3),
+            }
+        )
+        return
+    stdout.print(metrics_table(run.metrics, f"Run {run.run_id} · scenario {run.scenario_id}"))
+    stderr.print(
+        f"Stored run {run.run_id} in {run.total_seconds:.2f} s (engine {run.engine_seconds:.2f} s)."
+    )
+
+
+@command(app, "results")
+def results(
+    run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    compare: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--compare", help="Two run ids: metrics side by side with differences."),
+    ] = None,
+    json_output: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print a stored run's metrics per year (or compare two runs)."""
+    chosen = workspace_at(workspace)
+    fmt = "json" if json_output else output_format
+    if fmt not in ("table", "csv", "json"):
+        raise UserError(f"--format must be table, csv or json, got '{output_format}'.")
+    from planwise.cli.results import render_comparison, render_results
+
+    with chosen.database().connect(read_only=True) as connection:
+        if compare is not None:
+            render_comparison(connection, compare[0], compare[1], fmt)
+            return
+        run_id = run
+        if run_id is None:
+            latest = runs.list_runs(connection, limit=1)
+            if not latest:
+                raise UserError("There are no runs yet. Run 'planwise simulate' first.")
+            run_id = latest[0].run_id
+        render_results(connection, run_id, fmt)
+
+
+@command(app, "demo")
+def demo(
+    employees: Annotated[int, typer.Option(help="Size of the demo census.")] = DEMO_EMPLOYEES,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Initialize a workspace, generate a demo census, simulate five years, print the metrics."""
+    chosen = workspace_at(workspace)
+    service.init_workspace(chosen)
+    census = service.generate_census_into(chosen, employees, DEMO_SEED)
+    stderr.print(f"Demo census: {len(census):,} employees ({census.census_id}).")
+    run = service.run_simulation(chosen)
+    stdout.print(metrics_table(run.metrics, f"Demo run {run.run_id}: {len(census):,} employees"))
+    stderr.print(f"Simulated and stored in {run.total_seconds:.2f} s. Workspace: {chosen.root}")
+
+
+def main() -> None:
+    app()

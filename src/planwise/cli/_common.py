@@ -1,0 +1,113 @@
+"""What every command shares: options, error handling, output consoles, formatting."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from planwise.errors import UserError
+from planwise.metrics import METRICS, RunMetrics
+from planwise.workspace import Workspace
+
+__all__ = [
+    "JsonOption",
+    "WorkspaceOption",
+    "command",
+    "emit_json",
+    "format_metric",
+    "metrics_table",
+    "stderr",
+    "stdout",
+    "workspace_at",
+]
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: $PLANWISE_WORKSPACE or ./workspace).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+    """Register a command whose user errors print one paragraph and exit with code 1."""
+
+    def decorator(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
+            try:
+                return function(*call_args, **call_kwargs)
+            except UserError as error:
+                stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
+                raise typer.Exit(1) from None
+
+        app.command(*args, **kwargs)(wrapper)
+        return function
+
+    return decorator
+
+
+def workspace_at(directory: Path | None) -> Workspace:
+    return Workspace.resolve(directory)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(_clean(payload), default=str, sort_keys=True) + "\n")
+
+
+def format_metric(name: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    unit = METRICS[name].unit if name in METRICS else "ratio"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "currency":
+        return f"${value:,.0f}"
+    if unit == "rate":
+        return f"{value * 100:.2f}%"
+    return f"{value:.4f}"
+
+
+def metrics_table(metrics: RunMetrics, title: str) -> Table:
+    """Metrics down, years across, the horizon figures at the bottom."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    years = metrics.years
+    for year in years:
+        table.add_column(str(year), justify="right")
+    for name, spec in METRICS.items():
+        if spec.per_year:
+            table.add_row(
+                name, *(format_metric(name, metrics.per_year[y].get(name)) for y in years)
+            )
+    for name, value in metrics.horizon.items():
+        table.add_row(name, format_metric(name, value), *([""] * (len(years) - 1)))
+    return table

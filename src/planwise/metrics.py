@@ -1,0 +1,241 @@
+"""Every reported figure, defined once (simulation-model.md §7). The dbt marts compute the same.
+
+Choices the design leaves open, fixed here and mirrored in SQL:
+- `median_merit_increase` is the median `merit_rate` over the year's `merit_increase`
+  events; a rating with multiplier 0 gives no raise and so no event.
+- `new_hire_pay_ratio` averages the per-level ratios weighted by the level's active
+  headcount, over the levels that have both new-hire and continuing actives.
+- `pay_dispersion` uses the population standard deviation (ddof = 0), over levels with
+  actives.
+- `gender_pay_gap` compares actives whose gender is "F" or "M"; NaN when either is absent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from planwise.simulation.engine import EventType, SimulationResult, StatusCode, YearOutcome
+from planwise.simulation.state import Workforce
+
+__all__ = [
+    "HORIZON_METRICS",
+    "METRICS",
+    "YEAR_METRICS",
+    "MetricSpec",
+    "RunMetrics",
+    "YearSummary",
+    "baseline_summary",
+    "horizon_metrics",
+    "run_metrics",
+    "year_metrics",
+]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    description: str
+    unit: str  # "count", "currency", "rate", "ratio"
+    per_year: bool = True
+
+
+YEAR_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("headcount", "actives at Dec 31", "count"),
+    MetricSpec("headcount_growth", "headcount / headcount of the year before − 1", "rate"),
+    MetricSpec("total_compensation_cost", "Σ prorated compensation of everyone paid", "currency"),
+    MetricSpec(
+        "total_compensation_cost_growth",
+        "cost / cost of the year before − 1 (baseline: census salaries of the start)",
+        "rate",
+    ),
+    MetricSpec("average_salary", "mean annual salary of actives", "currency"),
+    MetricSpec("median_salary", "median annual salary of actives", "currency"),
+    MetricSpec("average_compensation_growth", "average salary / the year before's − 1", "rate"),
+    MetricSpec(
+        "continuing_salary_growth",
+        "mean of salary at Dec 31 / salary at Jan 1 − 1 over the year's continuing actives",
+        "rate",
+    ),
+    MetricSpec("median_merit_increase", "median merit % of the year's merit events", "rate"),
+    MetricSpec("merit_spend", "Σ annualized merit increases", "currency"),
+    MetricSpec("cola_spend", "Σ annualized COLA increases", "currency"),
+    MetricSpec("promotion_spend", "Σ annualized promotion increases", "currency"),
+    MetricSpec(
+        "new_hire_pay_ratio",
+        "median new-hire / continuing salary per level, headcount-weighted",
+        "ratio",
+    ),
+    MetricSpec(
+        "pay_dispersion", "mean over levels of the salary coefficient of variation", "ratio"
+    ),
+    MetricSpec("gender_pay_gap", "1 − median female / median male salary of actives", "rate"),
+)
+HORIZON_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "compensation_growth_cagr",
+        "(final average salary / baseline average salary)^(1/years) − 1",
+        "rate",
+        per_year=False,
+    ),
+    MetricSpec(
+        "cumulative_compensation_cost", "Σ total compensation cost", "currency", per_year=False
+    ),
+)
+METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in (*YEAR_METRICS, *HORIZON_METRICS)}
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """What the next year's growth metrics need from the year before."""
+
+    year: int
+    headcount: int
+    total_compensation_cost: float
+    average_salary: float
+    median_salary: float
+
+
+def baseline_summary(workforce: Workforce, start_year: int) -> YearSummary:
+    """The starting workforce with its census salaries, as the year before the start."""
+    salary = workforce.annual_salary
+    return YearSummary(
+        year=start_year - 1,
+        headcount=len(workforce),
+        total_compensation_cost=float(salary.sum()),
+        average_salary=float(salary.mean()) if len(salary) else math.nan,
+        median_salary=float(np.median(salary)) if len(salary) else math.nan,
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator - 1.0 if denominator else math.nan
+
+
+def _median(values: np.ndarray) -> float:
+    return float(np.median(values)) if len(values) else math.nan
+
+
+def _spend(outcome: YearOutcome, event_type: EventType) -> float:
+    events = outcome.events
+    chosen = events.event_type == event_type
+    return float((events.new_salary[chosen] - events.previous_salary[chosen]).sum())
+
+
+def year_metrics(outcome: YearOutcome, previous: YearSummary) -> dict[str, float]:
+    """The §7 metrics of one simulated year."""
+    snapshot = outcome.snapshot
+    active = snapshot.is_active
+    salary = snapshot.annual_salary[active]
+    level = snapshot.job_level[active]
+    status = snapshot.status_code[active]
+    headcount = int(active.sum())
+    cost = float(snapshot.prorated_compensation.sum())
+    average = float(salary.mean()) if headcount else math.nan
+    continuing = snapshot.status_code == StatusCode.CONTINUOUS_ACTIVE
+    merit = outcome.events.merit_rate[outcome.events.event_type == EventType.MERIT_INCREASE]
+
+    ratios, weights, dispersions = [], [], []
+    for value in np.unique(level):
+        in_level = level == value
+        level_salary = salary[in_level]
+        dispersions.append(float(level_salary.std() / level_salary.mean()))
+        new_hires = level_salary[status[in_level] == StatusCode.NEW_HIRE_ACTIVE]
+        incumbents = level_salary[status[in_level] == StatusCode.CONTINUOUS_ACTIVE]
+        if len(new_hires) and len(incumbents):
+            ratios.append(float(np.median(new_hires) / np.median(incumbents)))
+            weights.append(float(in_level.sum()))
+
+    gender = snapshot.gender[active]
+    female, male = salary[gender == "F"], salary[gender == "M"]
+    return {
+        "headcount": float(headcount),
+        "headcount_growth": _ratio(headcount, previous.headcount),
+        "total_compensation_cost": cost,
+        "total_compensation_cost_growth": _ratio(cost, previous.total_compensation_cost),
+        "average_salary": average,
+        "median_salary": _median(salary),
+        "average_compensation_growth": _ratio(average, previous.average_salary),
+        "continuing_salary_growth": float(
+            (snapshot.annual_salary[continuing] / snapshot.start_annual_salary[continuing]).mean()
+            - 1.0
+        )
+        if continuing.any()
+        else math.nan,
+        "median_merit_increase": _median(merit),
+        "merit_spend": _spend(outcome, EventType.MERIT_INCREASE),
+        "cola_spend": _spend(outcome, EventType.COLA),
+        "promotion_spend": _spend(outcome, EventType.PROMOTION),
+        "new_hire_pay_ratio": float(np.average(ratios, weights=weights)) if ratios else math.nan,
+        "pay_dispersion": float(np.mean(dispersions)) if dispersions else math.nan,
+        "gender_pay_gap": 1.0 - _median(female) / _median(male)
+        if len(female) and len(male)
+        else math.nan,
+    }
+
+
+def summarize(year: int, metrics: Mapping[str, float]) -> YearSummary:
+    return YearSummary(
+        year=year,
+        headcount=int(metrics["headcount"]),
+        total_compensation_cost=metrics["total_compensation_cost"],
+        average_salary=metrics["average_salary"],
+        median_salary=metrics["median_salary"],
+    )
+
+
+def horizon_metrics(
+    per_year: Mapping[int, Mapping[str, float]], baseline: YearSummary
+) -> dict[str, float]:
+    """Figures over the whole horizon, from the first simulated year to the last."""
+    years = sorted(per_year)
+    final = per_year[years[-1]]["average_salary"]
+    span = years[-1] - baseline.year
+    return {
+        "compensation_growth_cagr": (final / baseline.average_salary) ** (1.0 / span) - 1.0
+        if baseline.average_salary
+        else math.nan,
+        "cumulative_compensation_cost": float(
+            sum(per_year[year]["total_compensation_cost"] for year in years)
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    baseline: YearSummary
+    per_year: dict[int, dict[str, float]]
+    horizon: dict[str, float]
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(self.per_year)
+
+    def value(self, name: str, year: int | None = None) -> float:
+        if not METRICS[name].per_year:
+            return self.horizon[name]
+        return self.per_year[self.years[-1] if year is None else year][name]
+
+
+def run_metrics(
+    result: SimulationResult,
+    baseline: YearSummary | None = None,
+    previous: YearSummary | None = None,
+    earlier_years: Iterable[tuple[int, Mapping[str, float]]] = (),
+) -> RunMetrics:
+    """Per-year and horizon metrics of a run.
+
+    A continued run passes the stored `baseline`, the stored summary of the year before its
+    first new year (`previous`) and the stored metrics of its earlier years.
+    """
+    base = baseline or baseline_summary(result.starting_workforce, result.start_year)
+    per_year: dict[int, dict[str, float]] = {year: dict(values) for year, values in earlier_years}
+    last = previous or base
+    for outcome in result.outcomes:
+        metrics = year_metrics(outcome, last)
+        per_year[outcome.year] = metrics
+        last = summarize(outcome.year, metrics)
+    return RunMetrics(base, per_year, horizon_metrics(per_year, base))

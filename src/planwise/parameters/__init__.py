@@ -1,0 +1,26 @@
+"""Compensation levers: declarations, parameter sets and their resolution."""
+
+from planwise.parameters.declarations import EVENT_TYPES, PARAMETERS, ParameterSpec, parameter_spec
+from planwise.parameters.levers import (
+    DEFAULT_SCENARIO,
+    Lever,
+    LeverKey,
+    LeverSet,
+    ResolvedLevers,
+    default_lever_set,
+    resolve_levers,
+)
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "EVENT_TYPES",
+    "PARAMETERS",
+    "Lever",
+    "LeverKey",
+    "LeverSet",
+    "ParameterSpec",
+    "ResolvedLevers",
+    "default_lever_set",
+    "parameter_spec",
+    "resolve_levers",
+]

@@ -1,0 +1,112 @@
+"""The compensation levers, declared once: name, event type, unit, defaults, ranges, meaning.
+
+Validation, the CLI help, the optimizer's default bounds and the app's widgets all read
+these declarations (simulation-model.md §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EVENT_TYPES", "PARAMETERS", "ParameterSpec", "parameter_spec"]
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One lever: its defaults by job level and the ranges it is validated against."""
+
+    name: str
+    event_type: str
+    label: str
+    description: str
+    defaults: tuple[float, ...]
+    error_range: tuple[float, float]
+    warning_range: tuple[float, float] | None
+    warning_risk: str
+    per_level: bool = True
+    unit: str = "rate"
+
+    def default_for(self, level: int) -> float:
+        """The built-in default for a level; levels past the declared ones take the last."""
+        return self.defaults[min(level, len(self.defaults)) - 1]
+
+    def error_message(self, value: float) -> str | None:
+        low, high = self.error_range
+        if not low <= value <= high:
+            return f"{self.name} must be between {low:g} and {high:g}"
+        return None
+
+    def warning_message(self, value: float) -> str | None:
+        if self.warning_range is None:
+            return None
+        low, high = self.warning_range
+        if value < low or value > high:
+            return (
+                f"{self.name} = {value:g} is outside the usual range {low:g}–{high:g} "
+                f"({self.warning_risk})"
+            )
+        return None
+
+
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec(
+        name="merit_base",
+        event_type="RAISE",
+        label="Merit base %",
+        description="Merit raise for a rating-3 employee, by level, before the rating multiplier.",
+        defaults=(0.030, 0.032, 0.034, 0.036, 0.038),
+        error_range=(0.0, 0.25),
+        warning_range=(0.02, 0.08),
+        warning_risk="budget risk above, retention risk below",
+    ),
+    ParameterSpec(
+        name="cola_rate",
+        event_type="RAISE",
+        label="COLA %",
+        description="Cost-of-living adjustment applied to every active employee on the COLA date.",
+        defaults=(0.020, 0.020, 0.020, 0.020, 0.020),
+        error_range=(0.0, 0.15),
+        warning_range=(0.01, 0.06),
+        warning_risk="budget risk above, retention risk below",
+    ),
+    ParameterSpec(
+        name="new_hire_salary_adjustment",
+        event_type="HIRE",
+        label="New-hire pay adjustment",
+        description="Multiplier on the band midpoint for a new hire's salary.",
+        defaults=(1.00, 1.00, 1.00, 1.00, 1.00),
+        error_range=(0.5, 2.0),
+        warning_range=(0.90, 1.30),
+        warning_risk="pay-equity risk above (compression), retention risk below",
+        unit="multiplier",
+    ),
+    ParameterSpec(
+        name="promotion_probability",
+        event_type="PROMOTION",
+        label="Promotion probability",
+        description="Yearly base probability of promotion to the next level.",
+        defaults=(0.12, 0.08, 0.05, 0.02, 0.00),
+        error_range=(0.0, 1.0),
+        warning_range=None,
+        warning_risk="",
+    ),
+    ParameterSpec(
+        name="promotion_raise",
+        event_type="PROMOTION",
+        label="Promotion raise %",
+        description="Raise on promotion (at least the new level's band minimum).",
+        defaults=(0.12, 0.12, 0.12, 0.12, 0.12),
+        error_range=(0.0, 1.0),
+        warning_range=(0.05, 0.30),
+        warning_risk="budget risk above, retention risk below",
+    ),
+)
+
+EVENT_TYPES: frozenset[str] = frozenset(spec.event_type for spec in PARAMETERS)
+
+_BY_NAME = {spec.name: spec for spec in PARAMETERS}
+
+
+def parameter_spec(name: str) -> ParameterSpec:
+    """The declaration of a lever; KeyError for an unknown name."""
+    return _BY_NAME[name]

@@ -1,0 +1,203 @@
+"""Lever values of a parameter set, and their resolution per (year, level) for the engine.
+
+Resolution for (scenario, year, level, parameter): the scenario's own row, else the
+`default` scenario's row, else the built-in default; a year with no row takes the nearest
+earlier year's row (simulation-model.md §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from planwise.parameters.declarations import PARAMETERS, parameter_spec
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "Lever",
+    "LeverKey",
+    "LeverSet",
+    "ResolvedLevers",
+    "default_lever_set",
+    "resolve_levers",
+]
+
+DEFAULT_SCENARIO = "default"
+SOURCE_SCENARIO = "scenario"
+SOURCE_DEFAULT = "default scenario"
+SOURCE_BUILT_IN = "built-in"
+
+LeverKey = tuple[str, int, int]
+"""(parameter_name, fiscal_year, job_level)"""
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One row of `comp_levers`: a value for a parameter, fiscal year and job level."""
+
+    parameter_name: str
+    fiscal_year: int
+    job_level: int
+    value: float
+    is_locked: bool = False
+
+    @property
+    def key(self) -> LeverKey:
+        return (self.parameter_name, self.fiscal_year, self.job_level)
+
+    @property
+    def event_type(self) -> str:
+        return parameter_spec(self.parameter_name).event_type
+
+
+@dataclass(frozen=True)
+class LeverSet:
+    """The rows of one parameter set (possibly sparse: resolution fills the gaps)."""
+
+    scenario_id: str
+    levers: tuple[Lever, ...]
+    _index: dict[LeverKey, Lever] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.levers, key=lambda lever: lever.key))
+        object.__setattr__(self, "levers", ordered)
+        object.__setattr__(self, "_index", {lever.key: lever for lever in ordered})
+
+    def __iter__(self) -> Iterable[Lever]:  # type: ignore[override]
+        return iter(self.levers)
+
+    def __len__(self) -> int:
+        return len(self.levers)
+
+    def get(self, key: LeverKey) -> Lever | None:
+        return self._index.get(key)
+
+    def values(self) -> dict[LeverKey, float]:
+        return {lever.key: lever.value for lever in self.levers}
+
+    def with_values(self, updates: Mapping[LeverKey, float]) -> LeverSet:
+        """A new set with the given rows changed or added (locks are the caller's concern)."""
+        rows = dict(self._index)
+        for key, value in updates.items():
+            current = rows.get(key)
+            rows[key] = (
+                replace(current, value=float(value))
+                if current is not None
+                else Lever(key[0], key[1], key[2], float(value))
+            )
+        return LeverSet(self.scenario_id, tuple(rows.values()))
+
+    def for_scenario(self, scenario_id: str) -> LeverSet:
+        return LeverSet(scenario_id, self.levers)
+
+
+def default_lever_set(start_year: int, levels: Sequence[int]) -> LeverSet:
+    """The built-in defaults as rows of the start year for every level."""
+    rows = tuple(
+        Lever(spec.name, start_year, level, spec.default_for(level))
+        for spec in PARAMETERS
+        for level in levels
+    )
+    return LeverSet(DEFAULT_SCENARIO, rows)
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ResolvedLevers:
+    """Resolved lever values for each simulated year and level.
+
+    `values[name]` has shape (years, top_level + 1) so the engine can index it with job
+    levels directly; column 0 is unused.
+    """
+
+    years: tuple[int, ...]
+    levels: tuple[int, ...]
+    values: Mapping[str, FloatArray]
+    sources: Mapping[str, npt.NDArray[np.str_]]
+    locked: Mapping[str, npt.NDArray[np.bool_]]
+
+    def for_year(self, year: int) -> dict[str, FloatArray]:
+        """Per-parameter arrays indexed by job level, for one simulated year."""
+        row = self.years.index(year)
+        return {name: array[row] for name, array in self.values.items()}
+
+    def value(self, name: str, year: int, level: int) -> float:
+        return float(self.values[name][self.years.index(year), level])
+
+    def rows(self) -> list[dict[str, object]]:
+        """The resolved table, one row per (parameter, year, level), with its source."""
+        table: list[dict[str, object]] = []
+        for spec in PARAMETERS:
+            for row, year in enumerate(self.years):
+                for level in self.levels:
+                    table.append(
+                        {
+                            "parameter_name": spec.name,
+                            "event_type": spec.event_type,
+                            "fiscal_year": year,
+                            "job_level": level,
+                            "parameter_value": float(self.values[spec.name][row, level]),
+                            "is_locked": bool(self.locked[spec.name][row, level]),
+                            "source": str(self.sources[spec.name][row, level]),
+                        }
+                    )
+        return table
+
+
+def _nearest_earlier(lever_set: LeverSet | None, name: str, year: int, level: int) -> Lever | None:
+    if lever_set is None:
+        return None
+    best: Lever | None = None
+    for lever in lever_set.levers:
+        if (
+            lever.parameter_name == name
+            and lever.job_level == level
+            and lever.fiscal_year <= year
+            and (best is None or lever.fiscal_year > best.fiscal_year)
+        ):
+            best = lever
+    return best
+
+
+def resolve_levers(
+    years: Sequence[int],
+    levels: Sequence[int],
+    scenario: LeverSet | None,
+    default: LeverSet | None = None,
+) -> ResolvedLevers:
+    """Resolve every (parameter, year, level): scenario → default scenario → built-in."""
+    width = max(levels) + 1
+    values: dict[str, FloatArray] = {}
+    sources: dict[str, npt.NDArray[np.str_]] = {}
+    locked: dict[str, npt.NDArray[np.bool_]] = {}
+    layers = [(scenario, SOURCE_SCENARIO), (default, SOURCE_DEFAULT)]
+    if scenario is not None and scenario.scenario_id == DEFAULT_SCENARIO:
+        layers = [(scenario, SOURCE_SCENARIO)]
+    for spec in PARAMETERS:
+        value_array = np.zeros((len(years), width), dtype=np.float64)
+        source_array = np.full((len(years), width), "", dtype=object)
+        locked_array = np.zeros((len(years), width), dtype=np.bool_)
+        for row, year in enumerate(years):
+            for level in levels:
+                found: tuple[Lever, str] | None = None
+                for lever_set, label in layers:
+                    lever = _nearest_earlier(lever_set, spec.name, year, level)
+                    if lever is not None:
+                        found = (lever, label)
+                        break
+                if found is None:
+                    value_array[row, level] = spec.default_for(level)
+                    source_array[row, level] = SOURCE_BUILT_IN
+                else:
+                    value_array[row, level] = found[0].value
+                    source_array[row, level] = found[1]
+                    locked_array[row, level] = found[0].is_locked
+        values[spec.name] = value_array
+        sources[spec.name] = source_array.astype(np.str_)
+        locked[spec.name] = locked_array
+    return ResolvedLevers(tuple(years), tuple(levels), values, sources, locked)

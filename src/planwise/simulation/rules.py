@@ -1,0 +1,219 @@
+"""Business rules of a simulated year, one pure vectorized function each (simulation-model.md §5).
+
+Each function takes whole-workforce arrays and the year's parameters and returns arrays.
+No I/O, no row loops, no hidden randomness: the uniforms come in as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtri
+
+__all__ = [
+    "HireCounts",
+    "allocate_levels",
+    "apply_cola",
+    "band_multiplier",
+    "choose_largest_keys",
+    "completed_years",
+    "hire_age_years",
+    "hire_counts",
+    "hire_salary",
+    "merit_rate",
+    "new_hire_termination_day",
+    "performance_rating",
+    "promote",
+    "promotion_probability",
+    "prorate",
+    "round_half_up",
+    "termination_weight",
+    "uniform_day",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAYS_PER_YEAR = 365.25
+
+
+def round_half_up(value: float) -> int:
+    """Round to the nearest integer, halves away from zero for positives (not banker's)."""
+    return int(np.floor(value + 0.5))
+
+
+def completed_years(start: npt.NDArray[np.datetime64], on: np.datetime64) -> IntArray:
+    """Whole years between `start` and `on` (days / 365.25, floored): age or tenure."""
+    days = (on - start).astype(np.int64)
+    return np.floor(days / DAYS_PER_YEAR).astype(np.int64)
+
+
+def band_multiplier(
+    values: IntArray, lower_bounds: Sequence[int], multipliers: Sequence[float]
+) -> FloatArray:
+    """The multiplier of the band each value falls in (bands start at `lower_bounds`)."""
+    index = np.searchsorted(np.asarray(lower_bounds), values, side="right") - 1
+    return np.asarray(multipliers, dtype=np.float64)[np.clip(index, 0, None)]
+
+
+def termination_weight(
+    age_multiplier: FloatArray, tenure_multiplier: FloatArray, level_multiplier: FloatArray
+) -> FloatArray:
+    """Relative hazard of leaving: age × tenure × level multipliers."""
+    return age_multiplier * tenure_multiplier * level_multiplier
+
+
+def choose_largest_keys(
+    uniforms: FloatArray, weights: FloatArray, count: int, tiebreak: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.intp]:
+    """Weighted draw without replacement of exactly `count` indices (Efraimidis–Spirakis).
+
+    The key `log(u) / w` orders everyone; the `count` largest keys are chosen, so the count
+    is exact and the weights decide who. Zero weights are chosen last.
+    """
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    with np.errstate(divide="ignore"):
+        keys = np.where(
+            weights > 0, np.log(uniforms) / np.where(weights > 0, weights, 1.0), -np.inf
+        )
+    if count >= len(keys):
+        return np.lexsort((tiebreak, -keys))
+    # Partition first (O(n)), then order only the chosen; a tie across the cut (only
+    # possible among zero weights) falls back to the full, tie-broken sort.
+    chosen = np.argpartition(-keys, count - 1)[:count]
+    cut = keys[chosen].min()
+    if np.count_nonzero(keys == cut) != np.count_nonzero(keys[chosen] == cut):
+        return np.lexsort((tiebreak, -keys))[:count]
+    return chosen[np.lexsort((tiebreak[chosen], -keys[chosen]))]
+
+
+def uniform_day(uniforms: FloatArray, days_in_year: int) -> IntArray:
+    """A day of the year (0-based), uniform over the year's days."""
+    return np.minimum(np.floor(uniforms * days_in_year).astype(np.int64), days_in_year - 1)
+
+
+def apply_cola(salary: FloatArray, cola_rate: FloatArray) -> FloatArray:
+    """Salary after the cost-of-living adjustment (`cola_rate` per employee)."""
+    return salary * (1.0 + cola_rate)
+
+
+def promotion_probability(
+    base_probability: FloatArray, age_multiplier: FloatArray, tenure_multiplier: FloatArray
+) -> FloatArray:
+    return np.minimum(1.0, base_probability * age_multiplier * tenure_multiplier)
+
+
+def promote(
+    salary: FloatArray, promotion_raise: FloatArray, next_band_minimum: FloatArray
+) -> FloatArray:
+    """Salary after promotion: the raise, but at least the new level's band minimum."""
+    return np.maximum(salary * (1.0 + promotion_raise), next_band_minimum)
+
+
+def performance_rating(uniforms: FloatArray, shares: Sequence[float]) -> IntArray:
+    """Rating index (0-based) drawn from the performance distribution."""
+    cumulative = np.cumsum(np.asarray(shares, dtype=np.float64))
+    cumulative[-1] = 1.0
+    return np.searchsorted(cumulative, uniforms, side="right").astype(np.int64)
+
+
+def merit_rate(
+    merit_base: FloatArray, rating_index: IntArray, multipliers: Sequence[float]
+) -> FloatArray:
+    """Merit % = merit base of the level × the rating's (rescaled) multiplier."""
+    return merit_base * np.asarray(multipliers, dtype=np.float64)[rating_index]
+
+
+@dataclass(frozen=True)
+class HireCounts:
+    """The year's aligned counts (§5 step 5): everything follows from start and rates."""
+
+    start: int
+    experienced_terminations: int
+    target_end: int
+    net_hires: int
+    hires: int
+    new_hire_terminations: int
+    reductions: int
+
+
+def hire_counts(
+    start: int, termination_rate: float, growth_rate: float, new_hire_termination_rate: float
+) -> HireCounts:
+    terminations = round_half_up(termination_rate * start)
+    target_end = round_half_up(start * (1.0 + growth_rate))
+    net = target_end - (start - terminations)
+    if net <= 0:
+        return HireCounts(start, terminations, target_end, net, 0, 0, -net)
+    hires = round_half_up(net / (1.0 - new_hire_termination_rate))
+    return HireCounts(start, terminations, target_end, net, hires, hires - net, 0)
+
+
+def allocate_levels(count: int, mix: Sequence[float]) -> IntArray:
+    """Largest-remainder allocation of `count` hires over the level mix; sums exactly."""
+    shares = np.asarray(mix, dtype=np.float64)
+    quotas = shares * count
+    base = np.floor(quotas).astype(np.int64)
+    remainder = count - int(base.sum())
+    if remainder > 0:
+        # Largest remainders first; ties go to the earlier (lower) level.
+        order = np.lexsort((np.arange(len(shares)), -(quotas - base)))
+        base[order[:remainder]] += 1
+    return base
+
+
+def hire_salary(
+    band_midpoint: FloatArray, adjustment: FloatArray, uniforms: FloatArray, sigma: float
+) -> FloatArray:
+    """Band midpoint × new-hire adjustment × a log-normal spread with median 1."""
+    return band_midpoint * adjustment * np.exp(sigma * ndtri(uniforms))
+
+
+def hire_age_years(
+    uniforms: FloatArray, min_ages: Sequence[int], max_ages: Sequence[int], shares: Sequence[float]
+) -> FloatArray:
+    """Age in (fractional) years: a band by its share, uniform within [min, max + 1)."""
+    share_array = np.asarray(shares, dtype=np.float64)
+    upper = np.cumsum(share_array)
+    upper[-1] = 1.0
+    band = np.minimum(np.searchsorted(upper, uniforms, side="right"), len(share_array) - 1)
+    lower_cumulative = upper[band] - share_array[band]
+    within = np.where(share_array[band] > 0, (uniforms - lower_cumulative) / share_array[band], 0.0)
+    low = np.asarray(min_ages, dtype=np.float64)[band]
+    high = np.asarray(max_ages, dtype=np.float64)[band] + 1.0
+    return low + np.clip(within, 0.0, 1.0 - 1e-12) * (high - low)
+
+
+def new_hire_termination_day(
+    uniforms: FloatArray, hire_day: IntArray, days_in_year: int
+) -> IntArray:
+    """A day uniform in (hire day, Dec 31]: always strictly after the hire."""
+    span = (days_in_year - 1) - hire_day
+    return hire_day + 1 + np.minimum(np.floor(uniforms * span).astype(np.int64), span - 1)
+
+
+def prorate(
+    first_day: IntArray,
+    last_day: IntArray,
+    change_days: Sequence[int],
+    salaries: Sequence[FloatArray],
+    days_in_year: int,
+) -> FloatArray:
+    """Pay earned in the year: Σ over salary segments of rate × days employed / days in year.
+
+    `salaries[k]` is the rate from `change_days[k]` (0-based day of year, inclusive) to the
+    next change; `change_days[0]` is 0. Employment runs from `first_day` to `last_day`
+    inclusive.
+    """
+    total = np.zeros(len(first_day), dtype=np.float64)
+    bounds = [*change_days, days_in_year]
+    for k, salary in enumerate(salaries):
+        start = np.maximum(bounds[k], first_day)
+        stop = np.minimum(bounds[k + 1], last_day + 1)
+        total += salary * np.maximum(stop - start, 0)
+    return total / days_in_year

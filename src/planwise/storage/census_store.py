@@ -1,0 +1,68 @@
+"""Census versions: stored whole, keyed by their content hash; one is active."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from planwise.census.model import CENSUS_COLUMNS, Census
+from planwise.errors import UserError
+
+__all__ = ["active_census_id", "load_census", "store_census"]
+
+
+def store_census(connection: duckdb.DuckDBPyConnection, census: Census, source: str) -> bool:
+    """Store a census and make it active. Returns False if the same content was stored before."""
+    (exists,) = connection.execute(
+        "SELECT count(*) FROM census_versions WHERE census_id = ?", [census.census_id]
+    ).fetchone() or (0,)
+    connection.execute("UPDATE census_versions SET is_active = false WHERE is_active")
+    if exists:
+        connection.execute(
+            "UPDATE census_versions SET is_active = true WHERE census_id = ?", [census.census_id]
+        )
+        return False
+    frame = census.frame.loc[:, list(CENSUS_COLUMNS)].copy()
+    frame.insert(0, "census_id", census.census_id)
+    connection.register("_census_frame", frame)
+    try:
+        connection.execute("INSERT INTO census BY NAME SELECT * FROM _census_frame")
+    finally:
+        connection.unregister("_census_frame")
+    connection.execute(
+        "INSERT INTO census_versions VALUES (?, ?, ?, ?, ?, ?, true, NULL)",
+        [
+            census.census_id,
+            source,
+            len(census),
+            census.starting_headcount,
+            census.as_of_date,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+    return True
+
+
+def active_census_id(connection: duckdb.DuckDBPyConnection) -> str:
+    row = connection.execute("SELECT census_id FROM census_versions WHERE is_active").fetchone()
+    if row is None:
+        raise UserError(
+            "The workspace has no census yet. Import one with 'planwise census import FILE' "
+            "or make one with 'planwise census generate --employees N'."
+        )
+    return str(row[0])
+
+
+def load_census(connection: duckdb.DuckDBPyConnection, census_id: str) -> Census:
+    version = connection.execute(
+        "SELECT as_of_date FROM census_versions WHERE census_id = ?", [census_id]
+    ).fetchone()
+    if version is None:
+        raise UserError(f"There is no census {census_id} in this workspace.")
+    columns = ", ".join(CENSUS_COLUMNS)
+    frame = connection.execute(
+        f"SELECT {columns} FROM census WHERE census_id = ? ORDER BY rowid",
+        [census_id],
+    ).df()
+    return Census(census_id, version[0], frame)

@@ -1,0 +1,75 @@
+"""Short-lived DuckDB connections to the workspace database.
+
+DuckDB lets one process hold a file for writing and blocks every other process, readers
+included. So a connection is opened late and closed early, never held across a user
+interaction, and a lock conflict becomes a `DatabaseLockedError` with advice, not a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from planwise.config import DatabaseSettings
+from planwise.errors import DatabaseLockedError
+from planwise.storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
+
+__all__ = ["Database"]
+
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
+
+
+class Database:
+    """The workspace's DuckDB file. Each `connect()` opens and closes one connection."""
+
+    def __init__(self, path: Path, settings: DatabaseSettings | None = None) -> None:
+        self.path = path
+        self.settings = settings or DatabaseSettings()
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        config = {"memory_limit": self.settings.memory_limit, "threads": self.settings.threads}
+        try:
+            connection = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            if any(marker in str(error).lower() for marker in _LOCK_MARKERS):
+                raise DatabaseLockedError(str(self.path), _lock_detail(str(error))) from None
+            raise
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection, one transaction: committed whole or rolled back whole."""
+        with self.connect() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def initialize(self) -> None:
+        """Create every contract table that does not exist yet (idempotent)."""
+        with self.transaction() as connection:
+            for statement in SCHEMA_STATEMENTS:
+                connection.execute(statement)
+            (count,) = connection.execute("SELECT count(*) FROM schema_info").fetchone() or (0,)
+            if count == 0:
+                connection.execute(
+                    "INSERT INTO schema_info VALUES (?, current_timestamp)", [SCHEMA_VERSION]
+                )
+
+
+def _lock_detail(message: str) -> str:
+    # DuckDB names the holder, e.g. "Conflicting lock is held in /usr/bin/python3 (PID 123)".
+    for line in message.splitlines():
+        if "PID" in line or "lock" in line.lower():
+            return line.split(":", 1)[-1].strip()[:200]
+    return message[:200]

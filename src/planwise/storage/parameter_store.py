@@ -1,0 +1,160 @@
+"""Parameter sets: immutable once stored; edits, imports, rollbacks and optimizer steps
+create new sets with a parent pointer; one set is active per scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from planwise.errors import UserError
+from planwise.parameters.levers import Lever, LeverSet
+
+__all__ = [
+    "ParameterSetRecord",
+    "activate_parameter_set",
+    "active_parameter_set_id",
+    "create_parameter_set",
+    "ensure_scenario",
+    "list_parameter_sets",
+    "load_lever_set",
+    "load_parameter_set",
+    "scenario_exists",
+]
+
+
+@dataclass(frozen=True)
+class ParameterSetRecord:
+    parameter_set_id: int
+    scenario_id: str
+    parent_id: int | None
+    is_active: bool
+    created_at: dt.datetime
+    created_by: str
+    source: str
+    note: str | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def scenario_exists(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> bool:
+    row = connection.execute(
+        "SELECT count(*) FROM scenarios WHERE scenario_id = ?", [scenario_id]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_scenario(
+    connection: duckdb.DuckDBPyConnection,
+    scenario_id: str,
+    created_by: str,
+    created_from: str | None = None,
+    note: str | None = None,
+) -> None:
+    if not scenario_exists(connection, scenario_id):
+        connection.execute(
+            "INSERT INTO scenarios VALUES (?, ?, ?, ?, ?)",
+            [scenario_id, created_from, _now(), created_by, note],
+        )
+
+
+def create_parameter_set(
+    connection: duckdb.DuckDBPyConnection,
+    levers: LeverSet,
+    *,
+    source: str,
+    created_by: str,
+    parent_id: int | None = None,
+    note: str | None = None,
+    activate: bool = True,
+) -> int:
+    """Store a new set (and its lever rows); optionally make it the scenario's active set."""
+    ensure_scenario(connection, levers.scenario_id, created_by)
+    (set_id,) = connection.execute("SELECT nextval('parameter_set_id_seq')").fetchone()  # type: ignore[misc]
+    now = _now()
+    if activate:
+        connection.execute(
+            "UPDATE parameter_sets SET is_active = false WHERE scenario_id = ? AND is_active",
+            [levers.scenario_id],
+        )
+    connection.execute(
+        "INSERT INTO parameter_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [set_id, levers.scenario_id, parent_id, activate, now, created_by, source, note],
+    )
+    connection.executemany(
+        "INSERT INTO comp_levers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                set_id,
+                levers.scenario_id,
+                lever.fiscal_year,
+                lever.job_level,
+                lever.event_type,
+                lever.parameter_name,
+                lever.value,
+                lever.is_locked,
+                now,
+                created_by,
+            )
+            for lever in levers.levers
+        ],
+    )
+    return int(set_id)
+
+
+def activate_parameter_set(connection: duckdb.DuckDBPyConnection, parameter_set_id: int) -> None:
+    record = load_parameter_set(connection, parameter_set_id)
+    connection.execute(
+        "UPDATE parameter_sets SET is_active = false WHERE scenario_id = ? AND is_active",
+        [record.scenario_id],
+    )
+    connection.execute(
+        "UPDATE parameter_sets SET is_active = true WHERE parameter_set_id = ?", [parameter_set_id]
+    )
+
+
+def load_parameter_set(
+    connection: duckdb.DuckDBPyConnection, parameter_set_id: int
+) -> ParameterSetRecord:
+    row = connection.execute(
+        "SELECT parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note "
+        "FROM parameter_sets WHERE parameter_set_id = ?",
+        [parameter_set_id],
+    ).fetchone()
+    if row is None:
+        raise UserError(
+            f"There is no parameter set {parameter_set_id}. 'planwise levers history' lists them."
+        )
+    return ParameterSetRecord(*row)
+
+
+def active_parameter_set_id(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> int | None:
+    row = connection.execute(
+        "SELECT parameter_set_id FROM parameter_sets WHERE scenario_id = ? AND is_active",
+        [scenario_id],
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def load_lever_set(connection: duckdb.DuckDBPyConnection, parameter_set_id: int) -> LeverSet:
+    record = load_parameter_set(connection, parameter_set_id)
+    rows = connection.execute(
+        "SELECT parameter_name, fiscal_year, job_level, parameter_value, is_locked "
+        "FROM comp_levers WHERE parameter_set_id = ?",
+        [parameter_set_id],
+    ).fetchall()
+    return LeverSet(record.scenario_id, tuple(Lever(*row) for row in rows))
+
+
+def list_parameter_sets(
+    connection: duckdb.DuckDBPyConnection, scenario_id: str | None = None
+) -> list[ParameterSetRecord]:
+    query = (
+        "SELECT parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note "
+        "FROM parameter_sets WHERE (? IS NULL OR scenario_id = ?) ORDER BY parameter_set_id"
+    )
+    rows = connection.execute(query, [scenario_id, scenario_id]).fetchall()
+    return [ParameterSetRecord(*row) for row in rows]

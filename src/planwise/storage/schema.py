@@ -1,0 +1,160 @@
+"""The storage contract (architecture.md): every table the other layers and checks rely on.
+
+Append-only: rows are inserted, never updated, except the `is_active` flag of parameter
+sets and census versions, and the status columns of runs in progress.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA_STATEMENTS", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA_STATEMENTS: tuple[str, ...] = (
+    "CREATE SEQUENCE IF NOT EXISTS parameter_set_id_seq START 1",
+    "CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1",
+    "CREATE SEQUENCE IF NOT EXISTS optimization_id_seq START 1",
+    """CREATE TABLE IF NOT EXISTS schema_info (
+        schema_version INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS census_versions (
+        census_id VARCHAR PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        row_count INTEGER NOT NULL,
+        starting_headcount INTEGER NOT NULL,
+        as_of_date DATE NOT NULL,
+        imported_at TIMESTAMP NOT NULL,
+        is_active BOOLEAN NOT NULL,
+        note VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS census (
+        census_id VARCHAR NOT NULL,
+        employee_id VARCHAR NOT NULL,
+        birth_date DATE NOT NULL,
+        hire_date DATE NOT NULL,
+        termination_date DATE,
+        active BOOLEAN NOT NULL,
+        job_level INTEGER NOT NULL,
+        job_level_source VARCHAR NOT NULL,
+        annual_salary DOUBLE NOT NULL,
+        gender VARCHAR,
+        department VARCHAR,
+        in_starting_workforce BOOLEAN NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS scenarios (
+        scenario_id VARCHAR PRIMARY KEY,
+        created_from VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL,
+        note VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS parameter_sets (
+        parameter_set_id INTEGER PRIMARY KEY,
+        scenario_id VARCHAR NOT NULL,
+        parent_id INTEGER,
+        is_active BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        note VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS comp_levers (
+        parameter_set_id INTEGER NOT NULL,
+        scenario_id VARCHAR NOT NULL,
+        fiscal_year INTEGER NOT NULL,
+        job_level INTEGER NOT NULL,
+        event_type VARCHAR NOT NULL,
+        parameter_name VARCHAR NOT NULL,
+        parameter_value DOUBLE NOT NULL,
+        is_locked BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS simulation_runs (
+        run_id INTEGER PRIMARY KEY,
+        scenario_id VARCHAR NOT NULL,
+        parameter_set_id INTEGER NOT NULL,
+        census_id VARCHAR NOT NULL,
+        seed BIGINT NOT NULL,
+        start_year INTEGER NOT NULL,
+        end_year INTEGER NOT NULL,
+        status VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        code_version VARCHAR NOT NULL,
+        settings_json VARCHAR NOT NULL,
+        purpose VARCHAR NOT NULL,
+        optimization_id INTEGER
+    )""",
+    """CREATE TABLE IF NOT EXISTS fct_yearly_events (
+        event_id BIGINT NOT NULL,
+        run_id INTEGER NOT NULL,
+        simulation_year INTEGER NOT NULL,
+        employee_id VARCHAR NOT NULL,
+        event_type VARCHAR NOT NULL,
+        event_sequence INTEGER NOT NULL,
+        effective_date DATE NOT NULL,
+        previous_job_level INTEGER,
+        new_job_level INTEGER NOT NULL,
+        previous_salary DOUBLE,
+        new_salary DOUBLE NOT NULL,
+        merit_rate DOUBLE,
+        performance_rating INTEGER,
+        termination_reason VARCHAR,
+        hazard_weight DOUBLE
+    )""",
+    """CREATE TABLE IF NOT EXISTS fct_workforce_snapshot (
+        run_id INTEGER NOT NULL,
+        simulation_year INTEGER NOT NULL,
+        employee_id VARCHAR NOT NULL,
+        birth_date DATE NOT NULL,
+        hire_date DATE NOT NULL,
+        termination_date DATE,
+        start_job_level INTEGER NOT NULL,
+        job_level INTEGER NOT NULL,
+        start_annual_salary DOUBLE NOT NULL,
+        annual_salary DOUBLE NOT NULL,
+        prorated_compensation DOUBLE NOT NULL,
+        employment_status VARCHAR NOT NULL,
+        detailed_status_code VARCHAR NOT NULL,
+        gender VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS simulation_metrics (
+        run_id INTEGER NOT NULL,
+        simulation_year INTEGER,
+        metric_name VARCHAR NOT NULL,
+        metric_value DOUBLE
+    )""",
+    """CREATE TABLE IF NOT EXISTS optimization_runs (
+        optimization_id INTEGER PRIMARY KEY,
+        scenario_id VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        mode VARCHAR NOT NULL,
+        targets VARCHAR NOT NULL,
+        converged BOOLEAN NOT NULL,
+        iterations INTEGER NOT NULL,
+        simulations INTEGER NOT NULL,
+        replays INTEGER NOT NULL,
+        start_parameter_set_id INTEGER NOT NULL,
+        best_parameter_set_id INTEGER,
+        seed BIGINT NOT NULL,
+        stop_reason VARCHAR,
+        report VARCHAR,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS optimization_iterations (
+        optimization_id INTEGER NOT NULL,
+        iteration INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        parameter_set_id INTEGER,
+        run_id INTEGER,
+        levers VARCHAR,
+        metrics VARCHAR,
+        residuals VARCHAR,
+        within_tolerance BOOLEAN,
+        error VARCHAR,
+        created_at TIMESTAMP NOT NULL
+    )""",
+)
