@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planwise.simulation.engine import EventType, SimulationResult, StatusCode, YearOutcome
+from planwise.simulation.outputs import EventType, SimulationResult, StatusCode, YearOutcome
 from planwise.simulation.state import Workforce
 
 __all__ = [

@@ -27,7 +27,8 @@ from planwise.parameters.levers import (
     default_lever_set,
     resolve_levers,
 )
-from planwise.simulation.engine import SimulationResult, YearOutcome, simulate
+from planwise.simulation.engine import simulate
+from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
 from planwise.workspace import Workspace

@@ -23,7 +23,7 @@ from planwise.cli.census import census_app
 from planwise.cli.levers import levers_app
 from planwise.errors import UserError
 from planwise.parameters.levers import DEFAULT_SCENARIO
-from planwise.simulation.engine import YearOutcome
+from planwise.simulation.outputs import YearOutcome
 from planwise.storage import runs
 
 __all__ = ["app", "main"]

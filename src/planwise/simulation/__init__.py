@@ -1,6 +1,14 @@
 """The vectorized workforce simulation kernel."""
 
 from planwise.simulation.engine import (
+    STRUCTURAL_PARAMETERS,
+    PlannedRun,
+    replay,
+    simulate,
+    simulate_planned,
+    simulate_year,
+)
+from planwise.simulation.outputs import (
     EVENT_TYPE_NAMES,
     STATUS_CODE_NAMES,
     TERMINATION_REASON_NAMES,
@@ -11,8 +19,6 @@ from planwise.simulation.engine import (
     YearEvents,
     YearOutcome,
     YearSnapshot,
-    simulate,
-    simulate_year,
 )
 from planwise.simulation.random import Purpose, hash_ids, uniform
 from planwise.simulation.state import Workforce
@@ -21,7 +27,9 @@ __all__ = [
     "EVENT_TYPE_NAMES",
     "STATUS_CODE_NAMES",
     "TERMINATION_REASON_NAMES",
+    "STRUCTURAL_PARAMETERS",
     "EventType",
+    "PlannedRun",
     "Purpose",
     "SimulationResult",
     "StatusCode",
@@ -31,7 +39,9 @@ __all__ = [
     "YearOutcome",
     "YearSnapshot",
     "hash_ids",
+    "replay",
     "simulate",
+    "simulate_planned",
     "simulate_year",
     "uniform",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "promotion_probability",
     "prorate",
     "round_half_up",
+    "salary_spread",
     "termination_weight",
     "uniform_day",
 ]
@@ -167,11 +168,14 @@ def allocate_levels(count: int, mix: Sequence[float]) -> IntArray:
     return base
 
 
-def hire_salary(
-    band_midpoint: FloatArray, adjustment: FloatArray, uniforms: FloatArray, sigma: float
-) -> FloatArray:
-    """Band midpoint × new-hire adjustment × a log-normal spread with median 1."""
-    return band_midpoint * adjustment * np.exp(sigma * ndtri(uniforms))
+def salary_spread(uniforms: FloatArray, sigma: float) -> FloatArray:
+    """A log-normal factor with median 1 and log-sd `sigma`."""
+    return np.exp(sigma * ndtri(uniforms))
+
+
+def hire_salary(band_midpoint: FloatArray, adjustment: FloatArray, spread: FloatArray) -> FloatArray:
+    """Band midpoint × new-hire adjustment × the hire's spread factor."""
+    return band_midpoint * adjustment * spread
 
 
 def hire_age_years(

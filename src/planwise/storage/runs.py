@@ -17,7 +17,7 @@ from planwise import __version__
 from planwise.config import Settings
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics, YearSummary
-from planwise.simulation.engine import (
+from planwise.simulation.outputs import (
     EVENT_TYPE_NAMES,
     STATUS_CODE_NAMES,
     TERMINATION_REASON_NAMES,
