@@ -1,0 +1,80 @@
+"""`planwise ui`: the Streamlit app for a workspace, served on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
+from planwise.errors import UserError
+from planwise.workspace import WORKSPACE_ENV
+
+__all__ = ["register", "streamlit_command"]
+
+HOST = "127.0.0.1"
+APP_PACKAGE = "planwise_app"
+
+
+def streamlit_command(app_script: str, workspace_root: str, port: int) -> list[str]:
+    """The `streamlit run` command line: local address, headless, no usage statistics."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        app_script,
+        "--server.address",
+        HOST,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        "--workspace",
+        workspace_root,
+    ]
+
+
+def _app_script() -> Path:
+    """The app's script, found without importing the app (the CLI never loads Streamlit)."""
+    spec = importlib.util.find_spec(APP_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise UserError(f"The app package {APP_PACKAGE} is not installed; run 'make install'.")
+    return Path(spec.origin).with_name("app.py")
+
+
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8501,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Start the analysts' app (Streamlit) for the workspace on 127.0.0.1; Ctrl+C stops it."""
+    chosen = workspace_at(workspace)
+    chosen.settings()  # a folder that is not a workspace fails here, with advice
+    app_script = _app_script()
+    environment = {
+        **os.environ,
+        WORKSPACE_ENV: str(chosen.root),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    stderr.print(f"PlanWise app for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
+    try:
+        completed = subprocess.run(
+            streamlit_command(str(app_script), str(chosen.root), port),
+            env=environment,
+            check=False,
+        )
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    raise typer.Exit(completed.returncode)
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "ui")(ui)
