@@ -1,0 +1,452 @@
+"""Read a census file (CSV or Parquet), validate it as a whole and return the canonical census.
+
+Every rule of simulation-model.md §1 is checked on whole columns at once; a file that breaks
+any rule is rejected whole with a report naming rows, columns, values and what is allowed.
+Row numbers count the header as row 1, so the first data row is row 2 (the CSV file line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from planwise.census.model import Census
+from planwise.config import JobLevel, Settings
+from planwise.errors import Problem, UserError, ValidationFailed
+
+__all__ = [
+    "COLUMN_ALIASES",
+    "MAX_AGE",
+    "MAX_EXAMPLES_PER_RULE",
+    "MIN_AGE",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "CensusRejected",
+    "DroppedDuplicate",
+    "LoadedCensus",
+    "job_level_for_salary",
+    "read_census",
+    "validate_census_file",
+]
+
+REQUIRED_COLUMNS = ("employee_id", "birth_date", "hire_date", "annual_salary")
+OPTIONAL_COLUMNS = ("termination_date", "active", "job_level", "gender", "department")
+COLUMN_ALIASES: dict[str, str] = {
+    "employee_birth_date": "birth_date",
+    "employee_hire_date": "hire_date",
+    "employee_termination_date": "termination_date",
+    "employee_gross_compensation": "annual_salary",
+    "employee_level": "job_level",
+    "level_id": "job_level",
+}
+MIN_AGE = 14
+MAX_AGE = 100
+MAX_EXAMPLES_PER_RULE = 20
+
+_SUFFIXES = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+_TRUE = frozenset({"true", "1", "yes", "y"})
+_FALSE = frozenset({"false", "0", "no", "n"})
+_GENDERS = {"f": "F", "female": "F", "m": "M", "male": "M"}
+_DATE_HINT = "a date like 2024-03-31 (YYYY-MM-DD)"
+
+
+@dataclass(frozen=True)
+class DroppedDuplicate:
+    """A row left out by `keep_latest`: an earlier row of an employee_id that appears again."""
+
+    employee_id: str
+    row: int
+    kept_row: int
+
+
+@dataclass(frozen=True)
+class LoadedCensus(Census):
+    """A census read from a file, with the duplicate rows `keep_latest` dropped (if any)."""
+
+    dropped_duplicates: tuple[DroppedDuplicate, ...] = ()
+
+
+class CensusRejected(ValidationFailed):
+    """A census file broke at least one rule; nothing was stored."""
+
+    def report(self) -> str:
+        first, *rest = super().report().split("\n")
+        note = (
+            "Rows are numbered as in a spreadsheet: the header is row 1 (for CSV, the file line)."
+        )
+        return "\n".join([first, note, *rest])
+
+
+def read_census(path: Path, settings: Settings, *, keep_latest: bool = False) -> LoadedCensus:
+    """Read, validate and canonicalize a census file, or raise `CensusRejected`.
+
+    With `keep_latest`, only the last row of each repeated employee_id is kept and the
+    others are listed in `dropped_duplicates`; otherwise a repeated id is an error.
+    """
+    names, body = _read_file(path)
+    columns = _canonical_columns(path, names, body)
+    validated = _validate(path, columns, settings, keep_latest)
+    census = Census.from_frame(validated.frame, settings.census_as_of)
+    return LoadedCensus(census.census_id, census.as_of_date, census.frame, validated.dropped)
+
+
+def validate_census_file(
+    path: Path, settings: Settings, *, keep_latest: bool = False
+) -> LoadedCensus:
+    """Check a census file against every rule without storing it (same as `read_census`)."""
+    return read_census(path, settings, keep_latest=keep_latest)
+
+
+def job_level_for_salary(
+    annual_salary: npt.ArrayLike, job_levels: Sequence[JobLevel]
+) -> npt.NDArray[np.int64]:
+    """The level whose band holds each (finite) salary: the lowest level whose max ≥ salary.
+
+    Shared boundaries go to the lower level; above the top band is the top level, below the
+    bottom band is the bottom level.
+
+    >>> from planwise.config import Settings
+    >>> job_level_for_salary(np.array([10.0, 80_000.0, 80_000.01, 9e9]), Settings().job_levels)
+    array([1, 1, 2, 5])
+    """
+    ordered = sorted(job_levels, key=lambda level: level.level)
+    maxima = np.array([level.max_salary for level in ordered], dtype=np.float64)
+    numbers = np.array([level.level for level in ordered], dtype=np.int64)
+    index = np.searchsorted(maxima, np.asarray(annual_salary, dtype=np.float64), side="left")
+    return numbers[np.minimum(index, len(numbers) - 1)]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _read_file(path: Path) -> tuple[list[str], pd.DataFrame]:
+    """The header names and the data rows, indexed by row number (the header is row 1)."""
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UserError(
+            f"Census file {path} has an unsupported type '{path.suffix}'; "
+            "use a .csv or .parquet file."
+        )
+    if not path.is_file():
+        raise UserError(f"Census file {path} does not exist (or is not a file).")
+    return _read_csv(path) if kind == "CSV" else _read_parquet(path)
+
+
+def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
+    try:
+        cells = pd.read_csv(
+            path,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,  # keeps row numbers equal to file lines
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise UserError(f"Census file {path} is empty; it needs a header row.") from None
+    except pd.errors.ParserError as error:
+        raise UserError(f"Census file {path} is not a readable CSV file: {error}") from None
+    except UnicodeDecodeError:
+        raise UserError(
+            f"Census file {path} is not UTF-8 text; save it as CSV UTF-8 and try again."
+        ) from None
+    cells.index = pd.RangeIndex(1, len(cells) + 1)
+    names = [str(name) for name in cells.iloc[0].fillna("")]
+    body = cells.iloc[1:]
+    blank = body.fillna("").apply(lambda column: column.str.strip() == "").all(axis=1)
+    return names, body[~blank]
+
+
+def _read_parquet(path: Path) -> tuple[list[str], pd.DataFrame]:
+    try:
+        table = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
+        raise UserError(f"Census file {path} is not a readable Parquet file: {error}") from None
+    names = [str(name) for name in table.columns]
+    body = table.set_axis(range(len(names)), axis=1)
+    return names, body.set_axis(pd.RangeIndex(2, len(table) + 2), axis=0)
+
+
+def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict[str, pd.Series]:
+    """The known columns by canonical name; unknown columns are ignored."""
+    names = [name.strip() for name in names]
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        canonical = COLUMN_ALIASES.get(name.lower(), name.lower())
+        if canonical in REQUIRED_COLUMNS or canonical in OPTIONAL_COLUMNS:
+            positions.setdefault(canonical, []).append(position)
+    problems = [
+        Problem(
+            "duplicate_column",
+            f"columns {', '.join(repr(names[p]) for p in found)} all mean '{canonical}'; "
+            "keep exactly one of them",
+            row=1,
+            column=canonical,
+        )
+        for canonical, found in positions.items()
+        if len(found) > 1
+    ]
+    for required in REQUIRED_COLUMNS:
+        if required not in positions:
+            accepted = [required, *(a for a, c in COLUMN_ALIASES.items() if c == required)]
+            problems.append(
+                Problem(
+                    "missing_column",
+                    f"required column '{required}' is missing (accepted names, any case: "
+                    f"{', '.join(accepted)}); the header has: {', '.join(names)}",
+                    row=1,
+                    column=required,
+                )
+            )
+    if problems:
+        raise CensusRejected(str(path), problems)
+    if body.empty:
+        raise CensusRejected(
+            str(path), [Problem("no_rows", "the file has a header but no employee rows")]
+        )
+    return {name: body.iloc[:, found[0]] for name, found in positions.items()}
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _text(cells: pd.Series) -> pd.Series:
+    """Cells as trimmed text; empty cells are missing. Whole floats lose their '.0'."""
+    values = cells.infer_objects()
+    if pd.api.types.is_float_dtype(values):
+        finite = values.dropna()
+        if bool((finite == np.floor(finite)).all()) and bool(np.isfinite(finite).all()):
+            values = values.astype("Int64")
+    text = values.astype("str").str.strip()
+    return text.mask(text == "")
+
+
+def _dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parsed dates (datetime64[s], NaT when missing or bad) and the mask of bad cells."""
+    values = cells.infer_objects()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize(None)
+        parsed = values
+        bad = pd.Series(False, index=cells.index)
+    else:
+        text = _text(cells)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        bad = parsed.isna() & text.notna()
+    return parsed.dt.normalize().astype("datetime64[s]"), bad
+
+
+def _ages(birth: pd.Series, as_of: dt.date) -> pd.Series:
+    """Whole years of age at the as-of date (calendar birthdays)."""
+    before_birthday = (birth.dt.month > as_of.month) | (
+        (birth.dt.month == as_of.month) & (birth.dt.day > as_of.day)
+    )
+    age: pd.Series = as_of.year - birth.dt.year - before_birthday.astype("int64")
+    return age
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Violation:
+    rule: str
+    column: str
+    mask: pd.Series
+    shown: pd.Series
+    message: str | Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class _Validated:
+    frame: pd.DataFrame
+    dropped: tuple[DroppedDuplicate, ...]
+
+
+def _validate(
+    path: Path,
+    columns: dict[str, pd.Series],
+    settings: Settings,
+    keep_latest: bool,
+) -> _Validated:
+    as_of = settings.census_as_of
+    as_of_stamp = pd.Timestamp(as_of)
+    ids = _text(columns["employee_id"])
+    dropped: tuple[DroppedDuplicate, ...] = ()
+    if keep_latest:
+        drop = ids.notna() & ids.duplicated(keep="last")
+        dropped = _dropped_report(ids, drop)
+        columns = {name: series[~drop] for name, series in columns.items()}
+        ids = ids[~drop]
+    index = ids.index
+    missing = pd.Series(pd.NA, index=index, dtype="str")
+    text = {name: _text(series) for name, series in columns.items()}
+    violations: list[_Violation] = []
+
+    def check(rule: str, column: str, mask: pd.Series, message: str | Callable[[int], str]) -> None:
+        violations.append(_Violation(rule, column, mask, text.get(column, missing), message))
+
+    check("empty_employee_id", "employee_id", ids.isna(), "every row needs an employee_id")
+    repeated = ids.notna() & ids.duplicated(keep=False)
+    rows_of_id = pd.Series(index[repeated], index=ids[repeated]).groupby(level=0).agg(list)
+    check(
+        "duplicate_employee_id",
+        "employee_id",
+        repeated,
+        lambda row: (
+            f"employee_id {ids[row]!r} appears on rows "
+            f"{', '.join(map(str, rows_of_id[ids[row]]))}; each employee_id must be unique "
+            "(or import with --keep-latest to keep the last row of each id)"
+        ),
+    )
+
+    parsed: dict[str, pd.Series] = {}
+    for column in ("birth_date", "hire_date", "termination_date"):
+        if column not in columns:
+            parsed[column] = pd.Series(pd.NaT, index=index, dtype="datetime64[s]")
+            continue
+        parsed[column], bad = _dates(columns[column])
+        optional = column == "termination_date"
+        check("unparseable_date", column, bad, f"{column} must be {_DATE_HINT}")
+        if not optional:
+            check("missing_date", column, parsed[column].isna() & ~bad, f"{column} is required")
+    birth, hire, termination = parsed["birth_date"], parsed["hire_date"], parsed["termination_date"]
+
+    active_text = text.get("active", missing).str.lower()
+    active_given = active_text.isin(_TRUE)
+    inactive_given = active_text.isin(_FALSE)
+    check(
+        "invalid_active",
+        "active",
+        active_text.notna() & ~active_given & ~inactive_given,
+        "active must be true/false, 1/0, yes/no or y/n (or empty)",
+    )
+    terminated = termination.notna() & (termination <= as_of_stamp)
+    starting = ~terminated & ~inactive_given
+
+    salary = pd.to_numeric(columns["annual_salary"], errors="coerce").astype("float64")
+    usable_salary = salary.gt(0) & np.isfinite(salary)
+    check(
+        "invalid_salary",
+        "annual_salary",
+        starting & ~usable_salary,
+        "annual_salary must be a positive number (an annual rate, like 85000) "
+        "for a row in the starting workforce",
+    )
+    check(
+        "hire_after_as_of",
+        "hire_date",
+        hire > as_of_stamp,
+        f"hire_date must be on or before the census as-of date {as_of}",
+    )
+    ages = _ages(birth, as_of)
+    check(
+        "age_out_of_range",
+        "birth_date",
+        (ages < MIN_AGE) | (ages > MAX_AGE),
+        lambda row: (
+            f"age at the as-of date {as_of} is {int(ages[row])}; it must be between "
+            f"{MIN_AGE} and {MAX_AGE}"
+        ),
+    )
+    check(
+        "termination_before_hire",
+        "termination_date",
+        termination < hire,
+        lambda row: f"termination_date must be on or after hire_date ({hire[row]:%Y-%m-%d})",
+    )
+
+    level_text = text.get("job_level", missing)
+    level_number = pd.to_numeric(level_text, errors="coerce")
+    level_from_file = level_text.notna()
+    allowed = ", ".join(map(str, settings.level_numbers))
+    check(
+        "unknown_job_level",
+        "job_level",
+        level_from_file & ~level_number.isin(settings.level_numbers),
+        f"job_level must be one of the configured levels {allowed}",
+    )
+    check(
+        "missing_job_level",
+        "job_level",
+        ~level_from_file & ~usable_salary,
+        "job_level is empty and annual_salary is not a positive number, so no level can be "
+        "derived from the salary bands; give a job_level or an annual_salary",
+    )
+
+    problems, counts = _problems(violations)
+    if problems:
+        raise CensusRejected(str(path), problems, counts)
+
+    band_level = job_level_for_salary(
+        salary.where(usable_salary, 0.0).to_numpy(dtype=np.float64), settings.job_levels
+    )
+    job_level = np.where(level_from_file, level_number.fillna(0), band_level).astype(np.int64)
+    gender = text.get("gender", missing)
+    frame = pd.DataFrame(
+        {
+            "employee_id": ids.astype("str"),
+            "birth_date": birth,
+            "hire_date": hire,
+            "termination_date": termination,
+            "active": active_given | (active_text.isna() & ~terminated),
+            "job_level": job_level,
+            "job_level_source": pd.Series(
+                np.where(level_from_file, "file", "salary_band"), index=index, dtype="str"
+            ),
+            "annual_salary": salary,
+            "gender": gender.mask(
+                gender.str.lower().isin(_GENDERS), gender.str.lower().map(_GENDERS)
+            ),
+            "department": text.get("department", missing),
+            "in_starting_workforce": starting,
+        },
+        index=index,
+    )
+    return _Validated(frame.reset_index(drop=True), dropped)
+
+
+def _dropped_report(ids: pd.Series, drop: pd.Series) -> tuple[DroppedDuplicate, ...]:
+    kept = ids[ids.notna() & ~drop]
+    kept_row = pd.Series(kept.index, index=kept.to_numpy())
+    gone = ids[drop]
+    kept_rows = kept_row.reindex(gone.to_numpy()).to_numpy()
+    return tuple(
+        DroppedDuplicate(str(employee_id), int(row), int(kept))
+        for employee_id, row, kept in zip(gone.to_numpy(), gone.index, kept_rows, strict=True)
+    )
+
+
+def _problems(violations: list[_Violation]) -> tuple[list[Problem], dict[str, int]]:
+    """Counts per rule, and up to 20 examples per rule interleaved so every rule shows early."""
+    counts: dict[str, int] = {}
+    examples: dict[str, list[Problem]] = {}
+    for violation in violations:
+        mask = violation.mask.fillna(False).astype(bool)
+        count = int(mask.sum())
+        if count == 0:
+            continue
+        counts[violation.rule] = counts.get(violation.rule, 0) + count
+        found = examples.setdefault(violation.rule, [])
+        for row in mask.index[mask.to_numpy()][: MAX_EXAMPLES_PER_RULE - len(found)]:
+            message = violation.message
+            value = violation.shown[row]
+            found.append(
+                Problem(
+                    violation.rule,
+                    message(row) if callable(message) else message,
+                    row=int(row),
+                    column=violation.column,
+                    value=None if pd.isna(value) else str(value),
+                )
+            )
+    by_rule = [sorted(found, key=lambda p: p.row or 0) for found in examples.values()]
+    interleaved = [p for rank in zip_longest(*by_rule) for p in rank if p is not None]
+    return interleaved, counts
