@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from planwise import service
-from planwise.census.load import read_census
+from planwise.census.load import DroppedDuplicate, LoadedCensus, read_census
+from planwise.census.model import Census
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -25,6 +26,28 @@ census_app = typer.Typer(
 )
 
 FileArgument = Annotated[Path, typer.Argument(help="A CSV or Parquet census file.")]
+KeepLatestOption = Annotated[
+    bool, typer.Option(help="For duplicate employee_id rows keep the last one (reported).")
+]
+_SHOWN_DROPPED = 10
+
+
+def _dropped(census: Census) -> tuple[DroppedDuplicate, ...]:
+    return census.dropped_duplicates if isinstance(census, LoadedCensus) else ()
+
+
+def _report_dropped(dropped: tuple[DroppedDuplicate, ...]) -> None:
+    if not dropped:
+        return
+    shown = ", ".join(
+        f"row {d.row} ({d.employee_id}, kept row {d.kept_row})" for d in dropped[:_SHOWN_DROPPED]
+    )
+    more = f" and {len(dropped) - _SHOWN_DROPPED} more" if len(dropped) > _SHOWN_DROPPED else ""
+    stderr.print(
+        f"Dropped {len(dropped):,} duplicate employee_id row(s), keeping the last row of each "
+        f"id: {shown}{more}.",
+        markup=False,
+    )
 
 
 @command(census_app, "generate")
@@ -45,23 +68,24 @@ def generate(
 @command(census_app, "import")
 def import_(
     file: FileArgument,
-    keep_latest: Annotated[
-        bool, typer.Option(help="For duplicate employee_id rows keep the last one (reported).")
-    ] = False,
+    keep_latest: KeepLatestOption = False,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Validate a census file and store it; a bad file is rejected whole."""
     census = service.import_census(workspace_at(workspace), file, keep_latest=keep_latest)
+    dropped = _dropped(census)
     if json_output:
         emit_json(
             {
                 "census_id": census.census_id,
                 "rows": len(census),
                 "starting_headcount": census.starting_headcount,
+                "dropped_duplicates": len(dropped),
             }
         )
     else:
+        _report_dropped(dropped)
         stderr.print(
             f"Stored census {census.census_id}: {len(census):,} rows, "
             f"{census.starting_headcount:,} in the starting workforce."
@@ -69,10 +93,15 @@ def import_(
 
 
 @command(census_app, "validate")
-def validate(file: FileArgument, workspace: WorkspaceOption = None) -> None:
+def validate(
+    file: FileArgument, keep_latest: KeepLatestOption = False, workspace: WorkspaceOption = None
+) -> None:
     """Check a census file against every rule without storing it."""
     chosen = workspace_at(workspace)
-    census = read_census(file, chosen.settings())
+    census = read_census(file, chosen.settings(), keep_latest=keep_latest)
+    _report_dropped(_dropped(census))
     stderr.print(
-        f"{file}: valid. {len(census):,} rows, {census.starting_headcount:,} in the starting workforce."
+        f"{file}: valid. {len(census):,} rows, "
+        f"{census.starting_headcount:,} in the starting workforce.",
+        markup=False,
     )
