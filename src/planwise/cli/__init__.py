@@ -21,6 +21,7 @@ from planwise.cli._common import (
 from planwise.cli.analytics import analytics_app
 from planwise.cli.census import census_app
 from planwise.cli.levers import levers_app
+from planwise.cli.orchestration import register as register_dagster
 from planwise.cli.ui import register as register_ui
 from planwise.errors import UserError
 from planwise.parameters.levers import DEFAULT_SCENARIO
@@ -40,6 +41,7 @@ app.add_typer(census_app, name="census")
 app.add_typer(levers_app, name="levers")
 app.add_typer(analytics_app, name="analytics")
 register_ui(app)
+register_dagster(app)
 
 DEMO_EMPLOYEES = 10_000
 DEMO_SEED = 20250101
