@@ -110,8 +110,8 @@ def _plan_hires(
 ) -> tuple[Workforce, IntArray, FloatArray]:
     """This year's hires (ids NH_<year>_<sequence>), their hire days and salary spreads."""
     jan1 = np.datetime64(f"{year}-01-01", "D")
-    sequence = np.arange(1, count + 1).astype(np.str_)
-    ids = np.strings.add(f"NH_{year}_", np.strings.zfill(sequence, 6)).astype(object)
+    # np.char.mod, unlike np.strings.zfill, also handles a year without hires (count 0).
+    ids = np.char.mod(f"NH_{year}_%06d", np.arange(1, count + 1)).astype(object)
     hashes = hash_ids(ids)
     # Levels: largest-remainder counts, handed out in the order of each hire's level draw.
     level_counts = rules.allocate_levels(count, tables.hire_mix)
