@@ -188,7 +188,7 @@ def pay_year(
         [
             rules.prorate(np.zeros(size, np.int64), employed_to, change_days, segments,
                           plan.days_in_year),
-            hire_salary * (hire_employed_to - plan.hire_day + 1) / plan.days_in_year,
+            rules.prorate(plan.hire_day, hire_employed_to, [0], [hire_salary], plan.days_in_year),
         ]
     )
     stayed = plan.termination_day > last_day

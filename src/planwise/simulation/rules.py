@@ -213,11 +213,19 @@ def prorate(
     `salaries[k]` is the rate from `change_days[k]` (0-based day of year, inclusive) to the
     next change; `change_days[0]` is 0. Employment runs from `first_day` to `last_day`
     inclusive.
+
+    Computed as the first rate over all days employed plus each change of rate over the
+    days employed from its date on (the same sum, telescoped), so that floating point keeps
+    the §8 invariants exactly: a rate unchanged all year pays exactly that rate, and pay
+    never exceeds the highest rate held when raises only go up.
     """
-    total = np.zeros(len(first_day), dtype=np.float64)
-    bounds = [*change_days, days_in_year]
-    for k, salary in enumerate(salaries):
-        start = np.maximum(bounds[k], first_day)
-        stop = np.minimum(bounds[k + 1], last_day + 1)
-        total += salary * np.maximum(stop - start, 0)
-    return total / days_in_year
+    stop = last_day + 1
+
+    def share_from(day: int) -> FloatArray:
+        days: IntArray = np.maximum(stop - np.maximum(day, first_day), 0)
+        return days / days_in_year
+
+    total = salaries[0] * share_from(change_days[0])
+    for k in range(1, len(salaries)):
+        total = total + (salaries[k] - salaries[k - 1]) * share_from(change_days[k])
+    return total
