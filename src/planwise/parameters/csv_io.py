@@ -1,17 +1,23 @@
-"""`comp_levers.csv`: the import/export format analysts edit (not the store)."""
+"""`comp_levers.csv`: the import/export format analysts edit (not the store).
+
+Reading gives raw rows for `validation`; writing puts one row per lever of a set, values
+as `repr` so that export → import gives back the identical floats.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from pathlib import Path
 
 from planwise.errors import UserError
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
+from planwise.parameters.validation import LeverFileRow
 from planwise.storage import parameter_store
 from planwise.workspace import Workspace
 
-__all__ = ["LEVER_CSV_COLUMNS", "export_active_levers", "write_levers_csv"]
+__all__ = ["LEVER_CSV_COLUMNS", "export_active_levers", "read_levers_csv", "write_levers_csv"]
 
 LEVER_CSV_COLUMNS = (
     "scenario_id",
@@ -26,28 +32,67 @@ LEVER_CSV_COLUMNS = (
 )
 
 
+def read_levers_csv(path: Path) -> tuple[tuple[str, ...], tuple[LeverFileRow, ...]]:
+    """The header (trimmed, lower-case) and the data rows, numbered as in a spreadsheet.
+
+    The header is row 1; blank lines keep their number but yield no row. A byte-order mark
+    (as Excel writes) is dropped. Raises `UserError` if the file cannot be read as text.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            records = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise UserError(f"There is no file {path}.") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise UserError(f"{path} cannot be read as a UTF-8 CSV file: {error}.") from None
+    if not records:
+        return (), ()
+    columns = tuple(name.strip().lower() for name in records[0])
+    rows = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(field.strip() for field in record):
+            continue
+        rows.append(
+            LeverFileRow(
+                row_number=number,
+                values=dict(zip(columns, record, strict=False)),
+                extra_fields=tuple(record[len(columns) :]),
+            )
+        )
+    return columns, tuple(rows)
+
+
 def write_levers_csv(
     lever_set: LeverSet, path: Path, created_at: dt.datetime, created_by: str
 ) -> None:
-    """Write a parameter set's rows; values use `repr` so the round trip is exact."""
+    """Write a parameter set's rows; values use `repr` so the round trip is exact.
+
+    The rows go to a file beside `path` that then replaces it: a reader never sees half a
+    file, and a failed write leaves the previous file as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(LEVER_CSV_COLUMNS)
-        for lever in lever_set.levers:
-            writer.writerow(
-                [
-                    lever_set.scenario_id,
-                    lever.fiscal_year,
-                    lever.job_level,
-                    lever.event_type,
-                    lever.parameter_name,
-                    repr(lever.value),
-                    str(lever.is_locked).lower(),
-                    created_at.isoformat(sep=" ", timespec="seconds"),
-                    created_by,
-                ]
-            )
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(LEVER_CSV_COLUMNS)
+            for lever in lever_set.levers:
+                writer.writerow(
+                    [
+                        lever_set.scenario_id,
+                        lever.fiscal_year,
+                        lever.job_level,
+                        lever.event_type,
+                        lever.parameter_name,
+                        repr(lever.value),
+                        str(lever.is_locked).lower(),
+                        created_at.isoformat(sep=" ", timespec="seconds"),
+                        created_by,
+                    ]
+                )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def export_active_levers(
@@ -57,6 +102,11 @@ def export_active_levers(
     with workspace.database().connect(read_only=True) as connection:
         set_id = parameter_store.active_parameter_set_id(connection, scenario_id)
         if set_id is None:
+            if not parameter_store.scenario_exists(connection, scenario_id):
+                raise UserError(
+                    f"Unknown scenario '{scenario_id}'. 'planwise levers scenario list' "
+                    "lists the scenarios."
+                )
             raise UserError(f"Scenario '{scenario_id}' has no active parameter set.")
         record = parameter_store.load_parameter_set(connection, set_id)
         lever_set = parameter_store.load_lever_set(connection, set_id)

@@ -7,7 +7,7 @@ earlier year's row (simulation-model.md §4).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -18,10 +18,13 @@ from planwise.parameters.declarations import PARAMETERS, parameter_spec
 __all__ = [
     "DEFAULT_SCENARIO",
     "Lever",
+    "LeverDifference",
     "LeverKey",
     "LeverSet",
     "ResolvedLevers",
     "default_lever_set",
+    "diff_lever_sets",
+    "locked_keys",
     "resolve_levers",
 ]
 
@@ -66,7 +69,7 @@ class LeverSet:
         object.__setattr__(self, "levers", ordered)
         object.__setattr__(self, "_index", {lever.key: lever for lever in ordered})
 
-    def __iter__(self) -> Iterable[Lever]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Lever]:
         return iter(self.levers)
 
     def __len__(self) -> int:
@@ -201,3 +204,72 @@ def resolve_levers(
         sources[spec.name] = source_array.astype(np.str_)
         locked[spec.name] = locked_array
     return ResolvedLevers(tuple(years), tuple(levels), values, sources, locked)
+
+
+def locked_keys(lever_set: LeverSet) -> frozenset[LeverKey]:
+    """The (parameter, year, level) keys whose rows are locked: no optimizer may move them.
+
+    A locked row also locks the later years that take its value (nearest earlier year);
+    `ResolvedLevers.locked` gives that per simulated year.
+    """
+    return frozenset(lever.key for lever in lever_set.levers if lever.is_locked)
+
+
+@dataclass(frozen=True)
+class LeverDifference:
+    """One row that differs between two parameter sets (`None`: the set has no such row)."""
+
+    parameter_name: str
+    fiscal_year: int
+    job_level: int
+    before: float | None
+    after: float | None
+    locked_before: bool | None
+    locked_after: bool | None
+
+    @property
+    def kind(self) -> str:
+        """`added`, `removed`, `changed` (the value) or `lock` (only the lock flag)."""
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed" if self.before != self.after else "lock"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "parameter_name": self.parameter_name,
+            "fiscal_year": self.fiscal_year,
+            "job_level": self.job_level,
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "locked_before": self.locked_before,
+            "locked_after": self.locked_after,
+        }
+
+
+def diff_lever_sets(before: LeverSet, after: LeverSet) -> tuple[LeverDifference, ...]:
+    """Rows added, removed or changed (value or lock) from `before` to `after`, by key."""
+    differences = []
+    for key in sorted(set(before.values()) | set(after.values())):
+        old, new = before.get(key), after.get(key)
+        if (
+            old is not None
+            and new is not None
+            and old.value == new.value
+            and old.is_locked == new.is_locked
+        ):
+            continue
+        differences.append(
+            LeverDifference(
+                parameter_name=key[0],
+                fiscal_year=key[1],
+                job_level=key[2],
+                before=None if old is None else old.value,
+                after=None if new is None else new.value,
+                locked_before=None if old is None else old.is_locked,
+                locked_after=None if new is None else new.is_locked,
+            )
+        )
+    return tuple(differences)

@@ -13,11 +13,13 @@ from planwise.parameters.levers import Lever, LeverSet
 
 __all__ = [
     "ParameterSetRecord",
+    "ScenarioRecord",
     "activate_parameter_set",
     "active_parameter_set_id",
     "create_parameter_set",
     "ensure_scenario",
     "list_parameter_sets",
+    "list_scenarios",
     "load_lever_set",
     "load_parameter_set",
     "scenario_exists",
@@ -34,6 +36,45 @@ class ParameterSetRecord:
     created_by: str
     source: str
     note: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "parameter_set_id": self.parameter_set_id,
+            "scenario_id": self.scenario_id,
+            "parent_id": self.parent_id,
+            "is_active": self.is_active,
+            "created_at": self.created_at.isoformat(sep=" ", timespec="seconds"),
+            "created_by": self.created_by,
+            "source": self.source,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    scenario_id: str
+    created_from: str | None
+    created_at: dt.datetime
+    created_by: str
+    note: str | None
+    active_parameter_set_id: int | None
+    parameter_set_count: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "scenario_id": self.scenario_id,
+            "created_from": self.created_from,
+            "created_at": self.created_at.isoformat(sep=" ", timespec="seconds"),
+            "created_by": self.created_by,
+            "note": self.note,
+            "active_parameter_set_id": self.active_parameter_set_id,
+            "parameter_set_count": self.parameter_set_count,
+        }
+
+
+_SET_COLUMNS = (
+    "parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note"
+)
 
 
 def _now() -> dt.datetime:
@@ -120,8 +161,7 @@ def load_parameter_set(
     connection: duckdb.DuckDBPyConnection, parameter_set_id: int
 ) -> ParameterSetRecord:
     row = connection.execute(
-        "SELECT parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note "
-        "FROM parameter_sets WHERE parameter_set_id = ?",
+        f"SELECT {_SET_COLUMNS} FROM parameter_sets WHERE parameter_set_id = ?",
         [parameter_set_id],
     ).fetchone()
     if row is None:
@@ -153,8 +193,24 @@ def list_parameter_sets(
     connection: duckdb.DuckDBPyConnection, scenario_id: str | None = None
 ) -> list[ParameterSetRecord]:
     query = (
-        "SELECT parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note "
-        "FROM parameter_sets WHERE (? IS NULL OR scenario_id = ?) ORDER BY parameter_set_id"
+        f"SELECT {_SET_COLUMNS} FROM parameter_sets "
+        "WHERE (? IS NULL OR scenario_id = ?) ORDER BY parameter_set_id"
     )
     rows = connection.execute(query, [scenario_id, scenario_id]).fetchall()
     return [ParameterSetRecord(*row) for row in rows]
+
+
+def list_scenarios(connection: duckdb.DuckDBPyConnection) -> list[ScenarioRecord]:
+    """Every scenario with its active set and how many sets it has, oldest first."""
+    rows = connection.execute(
+        """
+        SELECT s.scenario_id, s.created_from, s.created_at, s.created_by, s.note,
+               max(CASE WHEN p.is_active THEN p.parameter_set_id END),
+               count(p.parameter_set_id)
+        FROM scenarios AS s
+        LEFT JOIN parameter_sets AS p USING (scenario_id)
+        GROUP BY ALL
+        ORDER BY s.created_at, s.scenario_id
+        """
+    ).fetchall()
+    return [ScenarioRecord(*row) for row in rows]
