@@ -26,8 +26,8 @@ from planwise.simulation.state import Workforce
 __all__ = [
     "EVENT_TYPE_NAMES",
     "STATUS_CODE_NAMES",
-    "TERMINATION_REASON_NAMES",
     "STRUCTURAL_PARAMETERS",
+    "TERMINATION_REASON_NAMES",
     "EventType",
     "PlannedRun",
     "Purpose",

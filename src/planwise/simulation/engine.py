@@ -51,9 +51,7 @@ def simulate_year(
     """Simulate one year from the workforce active on Jan 1; return outcome, Dec 31 state, plan."""
     chosen = tables or Tables.from_settings(settings)
     year_levers = levers.for_year(year)
-    plan = plan_year(
-        workforce, year, settings, year_levers["promotion_probability"], seed, chosen
-    )
+    plan = plan_year(workforce, year, settings, year_levers["promotion_probability"], seed, chosen)
     outcome, next_workforce = pay_year(plan, workforce.annual_salary, year_levers, chosen)
     return outcome, next_workforce, plan
 
@@ -70,7 +68,12 @@ def simulate(
 ) -> SimulationResult:
     """Simulate `years` consecutive years from the workforce active on Jan 1 of `start_year`."""
     return simulate_planned(
-        workforce, settings, levers, start_year=start_year, years=years, seed=seed,
+        workforce,
+        settings,
+        levers,
+        start_year=start_year,
+        years=years,
+        seed=seed,
         on_year=on_year,
     ).result
 
@@ -118,8 +121,9 @@ def replay(run: PlannedRun, settings: Settings, levers: ResolvedLevers) -> Simul
         salary = current.annual_salary
         outcomes.append(outcome)
     return SimulationResult(
-        run.result.seed, run.result.start_year, run.result.starting_workforce,
-        tuple(outcomes), current,
+        run.result.seed,
+        run.result.start_year,
+        run.result.starting_workforce,
+        tuple(outcomes),
+        current,
     )
-
-

@@ -114,9 +114,10 @@ class YearSnapshot:
 
     @property
     def is_active(self) -> BoolArray:
-        return (self.status_code == StatusCode.CONTINUOUS_ACTIVE) | (
+        active: BoolArray = (self.status_code == StatusCode.CONTINUOUS_ACTIVE) | (
             self.status_code == StatusCode.NEW_HIRE_ACTIVE
         )
+        return active
 
 
 @dataclass(frozen=True)
@@ -140,5 +141,3 @@ class SimulationResult:
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(outcome.year for outcome in self.outcomes)
-
-

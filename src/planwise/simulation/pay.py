@@ -140,13 +140,22 @@ def pay_year(
             events.add(EventType.PROMOTION, who, step.day, level, level + 1, salary[who], new)
         else:
             assert step.rating is not None  # merit steps always carry ratings
-            rate = rules.merit_rate(levers["merit_base"][level], step.rating, tables.merit_multipliers)
+            rate = rules.merit_rate(
+                levers["merit_base"][level], step.rating, tables.merit_multipliers
+            )
             changed = rate > 0
             who, level, rate = who[changed], level[changed], rate[changed]
             new = salary[who] * (1.0 + rate)
             events.add(
-                EventType.MERIT_INCREASE, who, step.day, level, level, salary[who], new,
-                merit=rate, rating=step.rating[changed] + 1,
+                EventType.MERIT_INCREASE,
+                who,
+                step.day,
+                level,
+                level,
+                salary[who],
+                new,
+                merit=rate,
+                rating=step.rating[changed] + 1,
             )
         salary[who] = new
         change_days.append(step.day)
@@ -154,9 +163,15 @@ def pay_year(
 
     leavers, level = plan.leavers, plan.final_level
     events.add(
-        EventType.TERMINATION, leavers, plan.termination_day[leavers], level[leavers],
-        level[leavers], salary[leavers], salary[leavers],
-        reason=plan.reason[leavers], hazard=plan.hazard_weight[leavers],
+        EventType.TERMINATION,
+        leavers,
+        plan.termination_day[leavers],
+        level[leavers],
+        level[leavers],
+        salary[leavers],
+        salary[leavers],
+        reason=plan.reason[leavers],
+        hazard=plan.hazard_weight[leavers],
     )
 
     hire_level = plan.hires.job_level
@@ -168,13 +183,23 @@ def pay_year(
     hires = plan.hires.with_pay(hire_level, hire_salary)
     hire_index = size + np.arange(len(hires))
     events.add(
-        EventType.HIRE, hire_index, plan.hire_day, hire_level, hire_level,
-        np.zeros(len(hires)), hire_salary,
+        EventType.HIRE,
+        hire_index,
+        plan.hire_day,
+        hire_level,
+        hire_level,
+        np.zeros(len(hires)),
+        hire_salary,
     )
     gone = plan.leaving_hires
     events.add(
-        EventType.TERMINATION, hire_index[gone], plan.hire_leave_day[gone], hire_level[gone],
-        hire_level[gone], hire_salary[gone], hire_salary[gone],
+        EventType.TERMINATION,
+        hire_index[gone],
+        plan.hire_leave_day[gone],
+        hire_level[gone],
+        hire_level[gone],
+        hire_salary[gone],
+        hire_salary[gone],
         reason=np.full(len(gone), TerminationReason.NEW_HIRE, dtype=np.int8),
     )
 
@@ -186,8 +211,9 @@ def pay_year(
     hire_employed_to = np.minimum(plan.hire_leave_day, last_day)
     pay = np.concatenate(
         [
-            rules.prorate(np.zeros(size, np.int64), employed_to, change_days, segments,
-                          plan.days_in_year),
+            rules.prorate(
+                np.zeros(size, np.int64), employed_to, change_days, segments, plan.days_in_year
+            ),
             rules.prorate(plan.hire_day, hire_employed_to, [0], [hire_salary], plan.days_in_year),
         ]
     )

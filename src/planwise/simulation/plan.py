@@ -208,15 +208,15 @@ def plan_year(
             steps.append(RaiseStep(name, day, promoted, level[promoted]))
             level[promoted] += 1
         elif name == "merit":
-            eligible = np.flatnonzero(active)
+            rated = np.flatnonzero(active)
             rating = rules.performance_rating(
-                uniform(seed, hashes[eligible], year, Purpose.PERFORMANCE_RATING),
+                uniform(seed, hashes[rated], year, Purpose.PERFORMANCE_RATING),
                 tables.rating_shares,
             )
-            steps.append(RaiseStep(name, day, eligible, level[eligible], rating))
+            steps.append(RaiseStep(name, day, rated, level[rated], rating))
         else:
-            eligible = np.flatnonzero(active)
-            steps.append(RaiseStep(name, day, eligible, level[eligible]))
+            covered = np.flatnonzero(active)
+            steps.append(RaiseStep(name, day, covered, level[covered]))
 
     # 5–6. Hiring to the aligned count, then this year's new-hire terminations.
     hires, hire_day, spread = _plan_hires(year, counts.hires, days_in_year, seed, settings, tables)

@@ -124,7 +124,7 @@ def performance_rating(uniforms: FloatArray, shares: Sequence[float]) -> IntArra
 
 
 def merit_rate(
-    merit_base: FloatArray, rating_index: IntArray, multipliers: Sequence[float]
+    merit_base: FloatArray, rating_index: IntArray, multipliers: Sequence[float] | FloatArray
 ) -> FloatArray:
     """Merit % = merit base of the level × the rating's (rescaled) multiplier."""
     return merit_base * np.asarray(multipliers, dtype=np.float64)[rating_index]
@@ -170,10 +170,13 @@ def allocate_levels(count: int, mix: Sequence[float]) -> IntArray:
 
 def salary_spread(uniforms: FloatArray, sigma: float) -> FloatArray:
     """A log-normal factor with median 1 and log-sd `sigma`."""
-    return np.exp(sigma * ndtri(uniforms))
+    spread: FloatArray = np.exp(sigma * ndtri(uniforms))
+    return spread
 
 
-def hire_salary(band_midpoint: FloatArray, adjustment: FloatArray, spread: FloatArray) -> FloatArray:
+def hire_salary(
+    band_midpoint: FloatArray, adjustment: FloatArray, spread: FloatArray
+) -> FloatArray:
     """Band midpoint × new-hire adjustment × the hire's spread factor."""
     return band_midpoint * adjustment * spread
 
