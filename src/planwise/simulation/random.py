@@ -26,6 +26,7 @@ UInt64Array = npt.NDArray[np.uint64]
 _MASK = (1 << 64) - 1
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
+_LARGEST_BELOW_ONE = 1.0 - 2.0**-53
 
 
 class Purpose(IntEnum):
@@ -79,4 +80,6 @@ def uniform(
     """Uniform draws in the open interval (0, 1), one per employee."""
     key = _splitmix64_int(_splitmix64_int(_splitmix64_int(seed & _MASK) ^ year) ^ int(purpose))
     mixed = _splitmix64(id_hashes ^ np.uint64(key))
-    return ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) * (2.0**-53)
+    draws = ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) * (2.0**-53)
+    # The top value, (2**53 - 1) + 0.5, rounds to 2**53 and so to exactly 1.0; keep it below.
+    return np.minimum(draws, _LARGEST_BELOW_ONE)
