@@ -160,7 +160,7 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     cells.index = pd.RangeIndex(1, len(cells) + 1)
     names = [str(name) for name in cells.iloc[0].fillna("")]
     body = cells.iloc[1:]
-    blank = body.fillna("").apply(lambda column: column.str.strip() == "").all(axis=1)
+    blank = (np.strings.strip(body.fillna("").to_numpy(dtype=str)) == "").all(axis=1)
     return names, body[~blank]
 
 
@@ -205,12 +205,13 @@ def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict
                     column=required,
                 )
             )
+    if not problems and body.empty:
+        problems.append(Problem("no_rows", "the file has a header but no employee rows"))
     if problems:
-        raise CensusRejected(str(path), problems)
-    if body.empty:
-        raise CensusRejected(
-            str(path), [Problem("no_rows", "the file has a header but no employee rows")]
-        )
+        counts: dict[str, int] = {}
+        for problem in problems:
+            counts[problem.rule] = counts.get(problem.rule, 0) + 1
+        raise CensusRejected(str(path), problems, counts)
     return {name: body.iloc[:, found[0]] for name, found in positions.items()}
 
 
@@ -219,6 +220,9 @@ def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict
 
 def _text(cells: pd.Series) -> pd.Series:
     """Cells as trimmed text; empty cells are missing. Whole floats lose their '.0'."""
+    if isinstance(cells.dtype, pd.StringDtype):  # CSV cells
+        stripped = cells.str.strip()
+        return stripped.mask(stripped == "")
     values = cells.infer_objects()
     if pd.api.types.is_float_dtype(values):
         finite = values.dropna()
@@ -295,14 +299,14 @@ def _validate(
 
     check("empty_employee_id", "employee_id", ids.isna(), "every row needs an employee_id")
     repeated = ids.notna() & ids.duplicated(keep=False)
-    rows_of_id = pd.Series(index[repeated], index=ids[repeated]).groupby(level=0).agg(list)
+    rows_of_id = pd.Series(index[repeated.to_numpy()], index=ids[repeated].to_numpy())
     check(
         "duplicate_employee_id",
         "employee_id",
         repeated,
         lambda row: (
             f"employee_id {ids[row]!r} appears on rows "
-            f"{', '.join(map(str, rows_of_id[ids[row]]))}; each employee_id must be unique "
+            f"{', '.join(map(str, rows_of_id.loc[[ids[row]]]))}; each employee_id must be unique "
             "(or import with --keep-latest to keep the last row of each id)"
         ),
     )
@@ -376,7 +380,7 @@ def _validate(
     check(
         "missing_job_level",
         "job_level",
-        ~level_from_file & ~usable_salary,
+        ~level_from_file & ~usable_salary & ~starting,  # starting rows: invalid_salary
         "job_level is empty and annual_salary is not a positive number, so no level can be "
         "derived from the salary bands; give a job_level or an annual_salary",
     )
