@@ -47,6 +47,7 @@ def _report_dropped(dropped: tuple[DroppedDuplicate, ...]) -> None:
         f"Dropped {len(dropped):,} duplicate employee_id row(s), keeping the last row of each "
         f"id: {shown}{more}.",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -104,4 +105,5 @@ def validate(
         f"{file}: valid. {len(census):,} rows, "
         f"{census.starting_headcount:,} in the starting workforce.",
         markup=False,
+        soft_wrap=True,
     )
