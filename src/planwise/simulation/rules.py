@@ -6,6 +6,7 @@ No I/O, no row loops, no hidden randomness: the uniforms come in as arguments.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,9 @@ DAYS_PER_YEAR = 365.25
 
 def round_half_up(value: float) -> int:
     """Round to the nearest integer, halves away from zero for positives (not banker's)."""
-    return int(np.floor(value + 0.5))
+    # Not floor(value + 0.5): for 0.49999999999999994 that sum rounds to 1.0 before the floor.
+    whole = math.floor(value)
+    return whole + 1 if value - whole >= 0.5 else whole
 
 
 def completed_years(start: npt.NDArray[np.datetime64], on: np.datetime64) -> IntArray:
@@ -118,9 +121,17 @@ def promote(
 
 def performance_rating(uniforms: FloatArray, shares: Sequence[float]) -> IntArray:
     """Rating index (0-based) drawn from the performance distribution."""
-    cumulative = np.cumsum(np.asarray(shares, dtype=np.float64))
+    share_array = np.asarray(shares, dtype=np.float64)
+    cumulative = np.cumsum(share_array)
     cumulative[-1] = 1.0
-    return np.searchsorted(cumulative, uniforms, side="right").astype(np.int64)
+    return _never_a_zero_share(np.searchsorted(cumulative, uniforms, side="right"), share_array)
+
+
+def _never_a_zero_share(index: npt.NDArray[np.intp], shares: FloatArray) -> IntArray:
+    # Draws above a cumulative sum rounded just below 1 belong to the last positive share,
+    # not to a trailing zero share (e.g. shares .7/.2/.1/0 sum to 0.9999999999999999).
+    capped: IntArray = np.minimum(index, np.flatnonzero(shares > 0)[-1]).astype(np.int64)
+    return capped
 
 
 def merit_rate(
@@ -188,7 +199,7 @@ def hire_age_years(
     share_array = np.asarray(shares, dtype=np.float64)
     upper = np.cumsum(share_array)
     upper[-1] = 1.0
-    band = np.minimum(np.searchsorted(upper, uniforms, side="right"), len(share_array) - 1)
+    band = _never_a_zero_share(np.searchsorted(upper, uniforms, side="right"), share_array)
     lower_cumulative = upper[band] - share_array[band]
     within = np.where(share_array[band] > 0, (uniforms - lower_cumulative) / share_array[band], 0.0)
     low = np.asarray(min_ages, dtype=np.float64)[band]
