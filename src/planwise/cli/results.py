@@ -10,6 +10,7 @@ import duckdb
 from rich.table import Table
 
 from planwise.cli._common import emit_json, format_metric, metrics_table, stdout
+from planwise.errors import UserError
 from planwise.metrics import METRICS
 from planwise.storage import runs
 
@@ -36,9 +37,9 @@ def render_results(connection: duckdb.DuckDBPyConnection, run_id: int, fmt: str)
         writer.writerow(["run_id", "simulation_year", "metric", "value"])
         for year in metrics.years:
             for name, value in metrics.per_year[year].items():
-                writer.writerow([run_id, year, name, "" if math.isnan(value) else repr(value)])
+                writer.writerow([run_id, year, name, _csv_number(value)])
         for name, value in metrics.horizon.items():
-            writer.writerow([run_id, "", name, "" if math.isnan(value) else repr(value)])
+            writer.writerow([run_id, "", name, _csv_number(value)])
     else:
         title = (
             f"Run {run_id} · scenario {record.scenario_id} · parameter set "
@@ -54,15 +55,20 @@ def render_comparison(
     first = runs.load_run_metrics(connection, run_a)
     second = runs.load_run_metrics(connection, run_b)
     years = [year for year in first.years if year in second.per_year]
-    rows = []
+    if not years:
+        raise UserError(
+            f"Runs {run_a} ({_span(first.years)}) and {run_b} ({_span(second.years)}) share no "
+            "simulated year, so there is nothing to compare year by year."
+        )
+    rows: list[tuple[int | None, str, float, float, float]] = []
     for year in years:
         for name, spec in METRICS.items():
             if spec.per_year:
                 a = first.per_year[year].get(name, math.nan)
                 b = second.per_year[year].get(name, math.nan)
                 rows.append((year, name, a, b, b - a))
-    for name in first.horizon:
-        a, b = first.horizon[name], second.horizon.get(name, math.nan)
+    for name in dict.fromkeys([*first.horizon, *second.horizon]):
+        a, b = first.horizon.get(name, math.nan), second.horizon.get(name, math.nan)
         rows.append((None, name, a, b, b - a))
     if fmt == "json":
         emit_json(
@@ -79,17 +85,29 @@ def render_comparison(
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(["simulation_year", "metric", f"run_{run_a}", f"run_{run_b}", "difference"])
-        writer.writerows(rows)
+        writer.writerows(
+            ["" if row_year is None else row_year, name, *map(_csv_number, values)]
+            for row_year, name, *values in rows
+        )
         return
     table = Table(title=f"Run {run_a} vs run {run_b} (difference = {run_b} − {run_a})")
     for column in ("year", "metric", f"run {run_a}", f"run {run_b}", "difference"):
         table.add_column(column, justify="right" if column != "metric" else "left")
-    for year, name, a, b, difference in rows:
+    for row_year, name, a, b, difference in rows:
         table.add_row(
-            "horizon" if year is None else str(year),
+            "horizon" if row_year is None else str(row_year),
             name,
             format_metric(name, a),
             format_metric(name, b),
             format_metric(name, difference),
         )
     stdout.print(table)
+
+
+def _csv_number(value: float) -> str:
+    """Exact (`repr`) in CSV; a missing figure is an empty field, as in `results --format csv`."""
+    return "" if math.isnan(value) else repr(value)
+
+
+def _span(years: list[int]) -> str:
+    return f"{years[0]}–{years[-1]}" if years else "no years"

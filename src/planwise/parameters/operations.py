@@ -19,7 +19,7 @@ import duckdb
 from planwise import service
 from planwise.config import Settings
 from planwise.errors import DatabaseLockedError, Problem, UserError
-from planwise.parameters.csv_io import export_active_levers, read_levers_csv
+from planwise.parameters.csv_io import export_active_levers, read_levers_csv, write_levers_csv
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
     Lever,
@@ -182,6 +182,7 @@ def import_levers(
             parent_id=parent_id,
             note=note or f"imported from {path.name}",
         )
+        stored = parameter_store.load_parameter_set(connection, set_id)
     return LeverUpdate(
         scenario_id=lever_set.scenario_id,
         source=SOURCE_IMPORT,
@@ -190,7 +191,7 @@ def import_levers(
         previous_id=parent_id,
         differences=diff_lever_sets(current, lever_set),
         warnings=check.warnings,
-        exported_to=_refresh_workspace_export(workspace, lever_set.scenario_id),
+        exported_to=_refresh_workspace_export(workspace, stored, lever_set),
         created_scenario=is_new,
     )
 
@@ -255,6 +256,7 @@ def set_lever(
             parent_id=parent_id,
             note=note or _edit_note(name, value, level, year, forced=bool(refused)),
         )
+        stored = parameter_store.load_parameter_set(connection, set_id)
     return LeverUpdate(
         scenario_id=scenario_id,
         source=SOURCE_EDIT,
@@ -263,7 +265,7 @@ def set_lever(
         previous_id=parent_id,
         differences=diff_lever_sets(current, edited),
         warnings=tuple(warnings),
-        exported_to=_refresh_workspace_export(workspace, scenario_id),
+        exported_to=_refresh_workspace_export(workspace, stored, edited),
     )
 
 
@@ -297,6 +299,7 @@ def rollback(
             parent_id=parameter_set_id,
             note=note or f"rollback to set {parameter_set_id}",
         )
+        stored = parameter_store.load_parameter_set(connection, set_id)
     return LeverUpdate(
         scenario_id=record.scenario_id,
         source=SOURCE_ROLLBACK,
@@ -305,7 +308,7 @@ def rollback(
         previous_id=active_id,
         differences=diff_lever_sets(current, target),
         warnings=(),
-        exported_to=_refresh_workspace_export(workspace, record.scenario_id),
+        exported_to=_refresh_workspace_export(workspace, stored, target),
     )
 
 
@@ -414,10 +417,13 @@ def _require_active(
         )
 
 
-def _refresh_workspace_export(workspace: Workspace, scenario_id: str) -> Path | None:
-    if scenario_id != DEFAULT_SCENARIO:
+def _refresh_workspace_export(
+    workspace: Workspace, record: ParameterSetRecord, lever_set: LeverSet
+) -> Path | None:
+    """Rewrite the workspace's comp_levers.csv from a new active set of `default` (only)."""
+    if record.scenario_id != DEFAULT_SCENARIO:
         return None
-    export_active_levers(workspace, workspace.levers_path, scenario_id)
+    write_levers_csv(lever_set, workspace.levers_path, record.created_at, record.created_by)
     return workspace.levers_path
 
 
