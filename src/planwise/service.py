@@ -31,6 +31,7 @@ from planwise.simulation.engine import simulate
 from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
+from planwise.storage.database import atomic
 from planwise.workspace import Workspace
 
 __all__ = [
@@ -167,43 +168,42 @@ def run_simulation(
     parameter_set_id: int | None = None,
     on_year: ProgressCallback | None = None,
 ) -> SimulationRun:
-    """Simulate the active census under a scenario's levers and store everything in one transaction."""
+    """Simulate the active census under a scenario's levers; store the run in one transaction."""
     started = time.perf_counter()
     settings = workspace.settings()
     first = settings.start_year if start_year is None else start_year
     count = settings.years if years is None else years
     chosen_seed = settings.seed if seed is None else seed
-    database = workspace.database(settings)
-    with database.connect(read_only=True) as connection:
+    with workspace.database(settings).connect() as connection:
         census = census_store.load_census(connection, census_store.active_census_id(connection))
         _check_request(settings, census, first, count)
         set_id, _, resolved = load_levers(
             connection, settings, scenario_id, range(first, first + count), parameter_set_id
         )
-    engine_started = time.perf_counter()
-    result = simulate(
-        census.starting_workforce(),
-        settings,
-        resolved,
-        start_year=first,
-        years=count,
-        seed=chosen_seed,
-        on_year=on_year,
-    )
-    metrics = run_metrics(result)
-    engine_seconds = time.perf_counter() - engine_started
-    with database.transaction() as connection:
-        run_id = runs.insert_run(
-            connection,
-            scenario_id=scenario_id,
-            parameter_set_id=set_id,
-            census_id=census.census_id,
-            seed=chosen_seed,
+        engine_started = time.perf_counter()
+        result = simulate(
+            census.starting_workforce(),
+            settings,
+            resolved,
             start_year=first,
-            end_year=first + count - 1,
-            settings=settings,
+            years=count,
+            seed=chosen_seed,
+            on_year=on_year,
         )
-        runs.write_outcomes(connection, run_id, result, metrics, with_baseline=True)
+        metrics = run_metrics(result)
+        engine_seconds = time.perf_counter() - engine_started
+        with atomic(connection):
+            run_id = runs.insert_run(
+                connection,
+                scenario_id=scenario_id,
+                parameter_set_id=set_id,
+                census_id=census.census_id,
+                seed=chosen_seed,
+                start_year=first,
+                end_year=first + count - 1,
+                settings=settings,
+            )
+            runs.write_outcomes(connection, run_id, result, metrics, with_baseline=True)
     return SimulationRun(
         run_id,
         scenario_id,

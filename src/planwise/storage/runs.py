@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,7 +215,16 @@ def write_outcomes(
         "DELETE FROM simulation_metrics WHERE run_id = ? AND simulation_year IS NULL", [run_id]
     )
     rows.extend((run_id, None, name, _finite(value)) for name, value in metrics.horizon.items())
-    connection.executemany("INSERT INTO simulation_metrics VALUES (?, ?, ?, ?)", rows)
+    run_ids, years, names, values = zip(*rows, strict=True)
+    metric_table = pa.table(
+        {
+            "run_id": pa.array(run_ids, pa.int32()),
+            "simulation_year": pa.array(years, pa.int32()),
+            "metric_name": pa.array(names, pa.string()),
+            "metric_value": pa.array(values, pa.float64()),
+        }
+    )
+    _insert_arrow(connection, "simulation_metrics", metric_table)
 
 
 def append_years(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: int) -> None:
@@ -255,7 +262,8 @@ def load_run_metrics(connection: duckdb.DuckDBPyConnection, run_id: int) -> RunM
     """The stored metrics of a run: baseline, per year and horizon."""
     run = load_run(connection, run_id)
     rows = connection.execute(
-        "SELECT simulation_year, metric_name, metric_value FROM simulation_metrics WHERE run_id = ?",
+        "SELECT simulation_year, metric_name, metric_value FROM simulation_metrics "
+        "WHERE run_id = ?",
         [run_id],
     ).fetchall()
     per_year: dict[int, dict[str, float]] = {}
@@ -283,24 +291,21 @@ def load_year_end_workforce(
     connection: duckdb.DuckDBPyConnection, run_id: int, year: int
 ) -> Workforce:
     """The actives at Dec 31 of a stored year: exactly the state the engine carried forward."""
-    table = connection.execute(
+    columns = connection.execute(
         """
-        SELECT employee_id, birth_date, hire_date, job_level, annual_salary, coalesce(gender, '') AS gender
+        SELECT employee_id, birth_date, hire_date, job_level, annual_salary,
+               coalesce(gender, '') AS gender
         FROM fct_workforce_snapshot
         WHERE run_id = ? AND simulation_year = ? AND employment_status = 'active'
-        ORDER BY rowid  -- insertion order is the engine's order: draws stay bit-identical
+        ORDER BY rowid  -- insertion order is the engine's order: sums stay bit-identical
         """,
         [run_id, year],
-    ).to_arrow_table()
+    ).fetchnumpy()
     return Workforce.build(
-        employee_id=table["employee_id"].to_numpy(zero_copy_only=False).astype(object),
-        birth_date=table["birth_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]"),
-        hire_date=table["hire_date"].to_numpy(zero_copy_only=False).astype("datetime64[D]"),
-        job_level=table["job_level"].to_numpy(zero_copy_only=False),
-        annual_salary=table["annual_salary"].to_numpy(zero_copy_only=False),
-        gender=table["gender"].to_numpy(zero_copy_only=False).astype(object),
+        employee_id=np.asarray(columns["employee_id"], dtype=object),
+        birth_date=np.asarray(columns["birth_date"]).astype("datetime64[D]"),
+        hire_date=np.asarray(columns["hire_date"]).astype("datetime64[D]"),
+        job_level=np.asarray(columns["job_level"], dtype=np.int64),
+        annual_salary=np.asarray(columns["annual_salary"], dtype=np.float64),
+        gender=np.asarray(columns["gender"], dtype=object),
     )
-
-
-def metrics_json(values: Mapping[str, float]) -> str:
-    return json.dumps({name: _finite(value) for name, value in values.items()}, sort_keys=True)

@@ -1,0 +1,124 @@
+"""What an optimization reports: per-target table, lever path, sensitivities, robustness."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["IterationRecord", "OptimizationResult", "RobustnessRow", "TargetRow"]
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One step of the loop. `kind`: start, step, probe, replay, resume or failed.
+
+    Full simulations (start, step, probe, resume) are stored with a parameter set and a run;
+    replays recompute pay on a stored structure and are counted separately.
+    """
+
+    iteration: int
+    kind: str
+    parameter_set_id: int | None
+    run_id: int | None
+    levers: dict[str, float]
+    metrics: dict[str, float]
+    residuals: dict[str, float]
+    within_tolerance: bool
+    error: str | None = None
+    point: list[float] = field(default_factory=list)
+
+    @property
+    def is_simulation(self) -> bool:
+        return self.kind in ("start", "step", "probe", "resume")
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    name: str
+    metric: str
+    year: str
+    start_value: float
+    final_value: float
+    target_value: float
+    tolerance: float
+    within_tolerance: bool
+
+
+@dataclass(frozen=True)
+class RobustnessRow:
+    name: str
+    metric: str
+    mean: float
+    p10: float
+    p90: float
+    share_within: float
+    spread_exceeds_tolerance: bool
+
+
+@dataclass
+class OptimizationResult:
+    optimization_id: int
+    scenario_id: str
+    mode: str
+    converged: bool
+    stop_reason: str
+    explanation: str
+    simulations: int
+    replays: int
+    iterations: list[IterationRecord]
+    best_parameter_set_id: int | None
+    best_run_id: int | None
+    start_parameter_set_id: int
+    target_rows: list[TargetRow]
+    sensitivities: dict[str, dict[str, float]]
+    robustness: list[RobustnessRow] | None
+    robustness_warning: str | None
+    duration_seconds: float
+    applied: bool = False
+    ignored_keys: list[str] = field(default_factory=list)
+
+    @property
+    def lever_path(self) -> list[dict[str, Any]]:
+        return [
+            {"iteration": record.iteration, "kind": record.kind, **record.levers}
+            for record in self.iterations
+            if record.is_simulation
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        payload = asdict(self)
+        payload["lever_path"] = self.lever_path
+        cleaned: dict[str, Any] = _finite(payload)
+        return cleaned
+
+    def target_table_markdown(self) -> str:
+        lines = [
+            "| target | metric | year | start | final | target | tolerance | within |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in self.target_rows:
+            lines.append(
+                f"| {row.name} | {row.metric} | {row.year} | {_number(row.start_value)} | "
+                f"{_number(row.final_value)} | {_number(row.target_value)} | "
+                f"±{_number(row.tolerance)} | {'yes' if row.within_tolerance else 'no'} |"
+            )
+        return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    if not math.isfinite(value):
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.6g}"
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

@@ -1,0 +1,192 @@
+"""Persistence of optimization runs and their iterations (append-only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from planwise.errors import UserError
+from planwise.optimization.report import IterationRecord
+
+__all__ = [
+    "OptimizationRow",
+    "create_optimization",
+    "finish_optimization",
+    "insert_iterations",
+    "list_optimizations",
+    "load_iterations",
+    "load_optimization_row",
+]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def create_optimization(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    scenario_id: str,
+    mode: str,
+    targets: dict[str, Any],
+    start_parameter_set_id: int,
+    seed: int,
+) -> int:
+    (optimization_id,) = connection.execute("SELECT nextval('optimization_id_seq')").fetchone()  # type: ignore[misc]
+    connection.execute(
+        "INSERT INTO optimization_runs VALUES (?, ?, 'running', ?, ?, false, 0, 0, 0, ?, NULL, ?, "
+        "NULL, NULL, ?, NULL)",
+        [
+            optimization_id,
+            scenario_id,
+            mode,
+            json.dumps(targets, default=str),
+            start_parameter_set_id,
+            seed,
+            _now(),
+        ],
+    )
+    return int(optimization_id)
+
+
+def insert_iterations(
+    connection: duckdb.DuckDBPyConnection, optimization_id: int, records: Sequence[IterationRecord]
+) -> None:
+    if not records:
+        return
+    now = _now()
+    table = pa.table(
+        {
+            "optimization_id": pa.array([optimization_id] * len(records), pa.int32()),
+            "iteration": pa.array([r.iteration for r in records], pa.int32()),
+            "kind": pa.array([r.kind for r in records], pa.string()),
+            "parameter_set_id": pa.array([r.parameter_set_id for r in records], pa.int32()),
+            "run_id": pa.array([r.run_id for r in records], pa.int32()),
+            "levers": pa.array(
+                [json.dumps({"values": r.levers, "point": r.point}) for r in records], pa.string()
+            ),
+            "metrics": pa.array([_json(r.metrics) for r in records], pa.string()),
+            "residuals": pa.array([_json(r.residuals) for r in records], pa.string()),
+            "within_tolerance": pa.array([r.within_tolerance for r in records], pa.bool_()),
+            "error": pa.array([r.error for r in records], pa.string()),
+            "created_at": pa.array([now] * len(records), pa.timestamp("us")),
+        }
+    )
+    connection.register("_iterations", table)
+    try:
+        connection.execute("INSERT INTO optimization_iterations BY NAME SELECT * FROM _iterations")
+    finally:
+        connection.unregister("_iterations")
+
+
+def _json(values: dict[str, float]) -> str:
+    return json.dumps({k: (None if v != v else v) for k, v in values.items()}, sort_keys=True)
+
+
+def update_progress(
+    connection: duckdb.DuckDBPyConnection,
+    optimization_id: int,
+    simulations: int,
+    replays: int,
+    iterations: int,
+) -> None:
+    connection.execute(
+        "UPDATE optimization_runs SET simulations = ?, replays = ?, iterations = ? "
+        "WHERE optimization_id = ?",
+        [simulations, replays, iterations, optimization_id],
+    )
+
+
+def finish_optimization(
+    connection: duckdb.DuckDBPyConnection,
+    optimization_id: int,
+    *,
+    status: str,
+    converged: bool,
+    best_parameter_set_id: int | None,
+    stop_reason: str,
+    report: dict[str, Any],
+) -> None:
+    connection.execute(
+        "UPDATE optimization_runs SET status = ?, converged = ?, best_parameter_set_id = ?, "
+        "stop_reason = ?, report = ?, finished_at = ? WHERE optimization_id = ?",
+        [
+            status,
+            converged,
+            best_parameter_set_id,
+            stop_reason,
+            json.dumps(report, default=str),
+            _now(),
+            optimization_id,
+        ],
+    )
+
+
+OptimizationRow = dict[str, Any]
+
+
+def load_optimization_row(
+    connection: duckdb.DuckDBPyConnection, optimization_id: int
+) -> OptimizationRow:
+    cursor = connection.execute(
+        "SELECT * FROM optimization_runs WHERE optimization_id = ?", [optimization_id]
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise UserError(
+            f"There is no optimization {optimization_id}. 'planwise optimize list' shows them."
+        )
+    columns = [description[0] for description in cursor.description or []]
+    return dict(zip(columns, row, strict=True))
+
+
+def list_optimizations(
+    connection: duckdb.DuckDBPyConnection, limit: int = 50
+) -> list[OptimizationRow]:
+    cursor = connection.execute(
+        "SELECT optimization_id, scenario_id, status, mode, converged, iterations, simulations, "
+        "replays, best_parameter_set_id, stop_reason, started_at, finished_at "
+        "FROM optimization_runs ORDER BY optimization_id DESC LIMIT ?",
+        [limit],
+    )
+    columns = [description[0] for description in cursor.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def load_iterations(
+    connection: duckdb.DuckDBPyConnection, optimization_id: int
+) -> list[IterationRecord]:
+    rows = connection.execute(
+        "SELECT iteration, kind, parameter_set_id, run_id, levers, metrics, residuals, "
+        "within_tolerance, error FROM optimization_iterations WHERE optimization_id = ? "
+        "ORDER BY iteration",
+        [optimization_id],
+    ).fetchall()
+    records = []
+    for iteration, kind, set_id, run_id, levers, metrics, residuals, within, error in rows:
+        lever_data = json.loads(levers) if levers else {}
+        records.append(
+            IterationRecord(
+                iteration=iteration,
+                kind=kind,
+                parameter_set_id=set_id,
+                run_id=run_id,
+                levers=lever_data.get("values", {}),
+                metrics=_floats(metrics),
+                residuals=_floats(residuals),
+                within_tolerance=bool(within),
+                error=error,
+                point=lever_data.get("point", []),
+            )
+        )
+    return records
+
+
+def _floats(text: str | None) -> dict[str, float]:
+    values = json.loads(text) if text else {}
+    return {key: float("nan") if value is None else float(value) for key, value in values.items()}
