@@ -7,6 +7,7 @@ writes their defaults to `planwise.yaml`, and loading the file validates every k
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,7 +189,7 @@ class Settings(_Model):
         if not bands or bands[0].lower != 0:
             raise ValueError("the first band must start at 0")
         lowers = [band.lower for band in bands]
-        if any(b <= a for a, b in zip(lowers, lowers[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(lowers)):
             raise ValueError(f"band lower bounds must increase strictly, got {lowers}")
         return bands
 
@@ -196,7 +197,7 @@ class Settings(_Model):
     @classmethod
     def _age_bands(cls, bands: list[AgeShare]) -> list[AgeShare]:
         _check_shares([band.share for band in bands])
-        for a, b in zip(bands, bands[1:], strict=False):
+        for a, b in itertools.pairwise(bands):
             if a.max_age < a.min_age or b.min_age <= a.max_age:
                 raise ValueError("age bands must be ordered and must not overlap")
         return bands

@@ -12,21 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from planwise.census import Census, generate_census
 from planwise.census.load import read_census
 from planwise.config import Settings
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics, run_metrics, summarize
+from planwise.optimization.targets import EXAMPLE_TARGETS
 from planwise.parameters.csv_io import export_active_levers
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
-    LeverSet,
-    ResolvedLevers,
     default_lever_set,
-    resolve_levers,
 )
+from planwise.parameters.loading import load_levers
 from planwise.simulation.engine import simulate
 from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
@@ -80,6 +77,8 @@ def init_workspace(workspace: Workspace, settings: Settings | None = None) -> bo
                 note="built-in defaults",
             )
             created = True
+    if not workspace.targets_path.exists():
+        workspace.targets_path.write_text(EXAMPLE_TARGETS, encoding="utf-8")
     if not workspace.levers_path.exists():
         export_active_levers(workspace, workspace.levers_path)
     return created or not existed
@@ -104,32 +103,6 @@ def import_census(workspace: Workspace, path: Path, *, keep_latest: bool = False
     with workspace.database(settings).transaction() as connection:
         census_store.store_census(connection, census, str(path))
     return census
-
-
-def load_levers(
-    connection: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    scenario_id: str,
-    years: range,
-    parameter_set_id: int | None = None,
-) -> tuple[int, LeverSet, ResolvedLevers]:
-    """The (active or named) parameter set of a scenario, resolved for the years."""
-    if not parameter_store.scenario_exists(connection, scenario_id):
-        raise UserError(
-            f"Unknown scenario '{scenario_id}'. Create it with "
-            f"'planwise levers scenario create {scenario_id} --from default'."
-        )
-    set_id = parameter_set_id or parameter_store.active_parameter_set_id(connection, scenario_id)
-    if set_id is None:
-        raise UserError(f"Scenario '{scenario_id}' has no active parameter set.")
-    lever_set = parameter_store.load_lever_set(connection, set_id)
-    default_set: LeverSet | None = None
-    if scenario_id != DEFAULT_SCENARIO:
-        default_id = parameter_store.active_parameter_set_id(connection, DEFAULT_SCENARIO)
-        if default_id is not None:
-            default_set = parameter_store.load_lever_set(connection, default_id)
-    resolved = resolve_levers(list(years), settings.level_numbers, lever_set, default_set)
-    return set_id, lever_set, resolved
 
 
 @dataclass(frozen=True)

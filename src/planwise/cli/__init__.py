@@ -21,9 +21,11 @@ from planwise.cli._common import (
 from planwise.cli.analytics import analytics_app
 from planwise.cli.census import census_app
 from planwise.cli.levers import levers_app
+from planwise.cli.optimize import EXIT_NOT_CONVERGED, optimize_app, render_result
 from planwise.cli.orchestration import register as register_dagster
 from planwise.cli.ui import register as register_ui
 from planwise.errors import UserError
+from planwise.optimization import optimize
 from planwise.parameters.levers import DEFAULT_SCENARIO
 from planwise.simulation.outputs import YearOutcome
 from planwise.storage import runs
@@ -40,6 +42,7 @@ app = typer.Typer(
 app.add_typer(census_app, name="census")
 app.add_typer(levers_app, name="levers")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(optimize_app, name="optimize")
 register_ui(app)
 register_dagster(app)
 
@@ -167,14 +170,20 @@ def demo(
     employees: Annotated[int, typer.Option(help="Size of the demo census.")] = DEMO_EMPLOYEES,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Initialize a workspace, generate a demo census, simulate five years, print the metrics."""
+    """The main job on built-in demo data: init, demo census, simulate, optimize, analytics."""
     chosen = workspace_at(workspace)
     service.init_workspace(chosen)
     census = service.generate_census_into(chosen, employees, DEMO_SEED)
     stderr.print(f"Demo census: {len(census):,} employees ({census.census_id}).")
     run = service.run_simulation(chosen)
     stdout.print(metrics_table(run.metrics, f"Demo run {run.run_id}: {len(census):,} employees"))
-    stderr.print(f"Simulated and stored in {run.total_seconds:.2f} s. Workspace: {chosen.root}")
+    stderr.print(f"Simulated and stored in {run.total_seconds:.2f} s.")
+    stderr.print(f"Optimizing the levers to the demo targets in {chosen.targets_path} …")
+    result = optimize(chosen, chosen.targets_path)
+    render_result(result)
+    stderr.print(f"Workspace: {chosen.root}")
+    if not result.converged:
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 def main() -> None:

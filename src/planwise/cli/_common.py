@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,6 +28,7 @@ __all__ = [
     "metrics_table",
     "stderr",
     "stdout",
+    "user_errors",
     "workspace_at",
 ]
 
@@ -47,17 +49,24 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """A user error prints one paragraph on stderr and exits with code 1, no traceback."""
+    try:
+        yield
+    except UserError as error:
+        stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 def command(app: typer.Typer, *args: Any, **kwargs: Any) -> Callable[[F], F]:
     """Register a command whose user errors print one paragraph and exit with code 1."""
 
     def decorator(function: F) -> F:
         @functools.wraps(function)
         def wrapper(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
+            with user_errors():
                 return function(*call_args, **call_kwargs)
-            except UserError as error:
-                stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
-                raise typer.Exit(1) from None
 
         app.command(*args, **kwargs)(wrapper)
         return function

@@ -42,13 +42,13 @@ from planwise.optimization.solver import (
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
-from planwise.service import load_levers
+from planwise.parameters.loading import load_levers
 from planwise.simulation.engine import PlannedRun, replay, simulate_planned
 from planwise.storage import census_store, parameter_store, runs
 from planwise.storage.database import atomic
 from planwise.workspace import Workspace
 
-__all__ = ["apply_parameter_set", "evaluate", "optimize"]
+__all__ = ["apply_parameter_set", "evaluate", "load_result", "optimize"]
 
 FloatArray = npt.NDArray[np.float64]
 IterationCallback = Callable[[IterationRecord], None]
@@ -518,6 +518,25 @@ def _finish(
             parameter_store.activate_parameter_set(connection, best_set)
             result.applied = True
     return result
+
+
+def load_result(workspace: Workspace, optimization_id: int) -> OptimizationResult:
+    """A stored optimization's report with its iterations (for `optimize show`)."""
+    with workspace.database().connect(read_only=True) as connection:
+        row = store.load_optimization_row(connection, optimization_id)
+        iterations = store.load_iterations(connection, optimization_id)
+    if not row["report"]:
+        raise UserError(
+            f"Optimization {optimization_id} has not finished (status {row['status']}); "
+            f"continue it with 'planwise optimize --resume {optimization_id}'."
+        )
+    report: dict[str, Any] = json.loads(row["report"])
+    if "target_rows" not in report:
+        raise UserError(
+            f"Optimization {optimization_id} failed: {report.get('error', 'unknown error')}. "
+            f"Continue it with 'planwise optimize --resume {optimization_id}'."
+        )
+    return OptimizationResult.from_report(report, iterations)
 
 
 def apply_parameter_set(workspace: Workspace, parameter_set_id: int) -> None:

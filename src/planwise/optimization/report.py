@@ -92,6 +92,24 @@ class OptimizationResult:
         cleaned: dict[str, Any] = _finite(payload)
         return cleaned
 
+    @classmethod
+    def from_report(
+        cls, report: dict[str, Any], iterations: list[IterationRecord]
+    ) -> OptimizationResult:
+        """Rebuild a stored result (`to_dict()` without its iterations)."""
+        fields = {key: value for key, value in report.items() if key != "lever_path"}
+        fields["iterations"] = iterations
+        fields["target_rows"] = [TargetRow(**row) for row in report["target_rows"]]
+        robustness = report.get("robustness")
+        fields["robustness"] = (
+            None if robustness is None else [RobustnessRow(**row) for row in robustness]
+        )
+        for row in fields["target_rows"]:
+            for name in ("start_value", "final_value"):
+                if getattr(row, name) is None:
+                    object.__setattr__(row, name, math.nan)
+        return cls(**fields)
+
     def target_table_markdown(self) -> str:
         lines = [
             "| target | metric | year | start | final | target | tolerance | within |",
