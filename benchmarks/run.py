@@ -1,0 +1,185 @@
+"""Reproducible benchmarks of the engine, storage and tuning loop, with JSON output.
+
+Each case runs in a fresh subprocess (so peak memory is the case's own) and reports the
+median of several repeats. Usage:
+
+    python benchmarks/run.py --output benchmarks/results/latest.json [--repeats 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+YEARS = 5
+SEED = 42
+CENSUS_SEED = 7
+
+ONE_TARGET = {
+    "optimization": {"levers": ["merit_base", "cola_rate"], "max_iterations": 10},
+    "targets": {"compensation_growth_cagr": {"target_value": 0.045, "tolerance": 0.0005}},
+}
+THREE_TARGETS = {
+    "optimization": {"max_iterations": 10},
+    "targets": {
+        "total_compensation_cost": {"target_value": None, "tolerance_pct": 0.01},
+        "median_merit_increase": {"target_value": 0.035, "tolerance": 0.001},
+        "new_hire_pay_ratio": {"target_value": 0.92, "tolerance": 0.02},
+    },
+}
+
+
+def _engine(employees: int, repeats: int) -> dict[str, Any]:
+    from planwise.census import generate_census
+    from planwise.config import Settings
+    from planwise.parameters import default_lever_set, resolve_levers
+    from planwise.simulation import replay, simulate_planned
+
+    settings = Settings()
+    workforce = generate_census(employees, CENSUS_SEED, settings).starting_workforce()
+    years = range(settings.start_year, settings.start_year + YEARS)
+    base = default_lever_set(settings.start_year, settings.level_numbers)
+    levers = resolve_levers(years, settings.level_numbers, base)
+    other = resolve_levers(
+        years, settings.level_numbers, base.with_values({("merit_base", 2025, 1): 0.04})
+    )
+    simulate_seconds, replay_seconds = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        planned = simulate_planned(
+            workforce, settings, levers, start_year=2025, years=YEARS, seed=SEED
+        )
+        simulate_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        replay(planned, settings, other)
+        replay_seconds.append(time.perf_counter() - started)
+    return {
+        "engine_seconds_median": statistics.median(simulate_seconds),
+        "engine_seconds_all": simulate_seconds,
+        "replay_seconds_median": statistics.median(replay_seconds),
+        "events_per_run": sum(len(o.events) for o in planned.result.outcomes),
+    }
+
+
+def _workspace(employees: int, root: Path) -> Any:
+    from planwise import service
+    from planwise.workspace import Workspace
+
+    workspace = Workspace(root)
+    service.init_workspace(workspace)
+    service.generate_census_into(workspace, employees, CENSUS_SEED)
+    return workspace
+
+
+def _store(employees: int, repeats: int) -> dict[str, Any]:
+    from planwise import service
+
+    seconds, engine_seconds = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = _workspace(employees, Path(folder) / "ws")
+        for _ in range(repeats):
+            run = service.run_simulation(workspace, years=YEARS, seed=SEED)
+            seconds.append(run.total_seconds)
+            engine_seconds.append(run.engine_seconds)
+        size = workspace.database_path.stat().st_size
+    return {
+        "simulate_and_store_seconds_median": statistics.median(seconds),
+        "simulate_and_store_seconds_all": seconds,
+        "engine_part_seconds_median": statistics.median(engine_seconds),
+        "database_bytes_after_runs": size,
+    }
+
+
+def _optimize(employees: int, repeats: int) -> dict[str, Any]:
+    from planwise import service
+    from planwise.optimization import optimize
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = _workspace(employees, Path(folder) / "ws")
+        baseline = service.run_simulation(workspace, years=YEARS, seed=SEED)
+        final_cost = baseline.metrics.per_year[max(baseline.metrics.years)]["total_compensation_cost"]
+        three = json.loads(json.dumps(THREE_TARGETS))
+        three["targets"]["total_compensation_cost"]["target_value"] = final_cost * 0.97
+        for name, targets in (("one_target", ONE_TARGET), ("three_targets", three)):
+            runs = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                result = optimize(workspace, targets)
+                runs.append(
+                    {
+                        "seconds": time.perf_counter() - started,
+                        "converged": result.converged,
+                        "simulations": result.simulations,
+                        "replays": result.replays,
+                    }
+                )
+            results[name] = {
+                "seconds_median": statistics.median(r["seconds"] for r in runs),
+                "converged": all(r["converged"] for r in runs),
+                "simulations": runs[0]["simulations"],
+                "replays": runs[0]["replays"],
+                "runs": runs,
+            }
+    return results
+
+
+CASES = {"engine": _engine, "store": _store, "optimize": _optimize}
+
+
+def _child(case: str, employees: int, repeats: int) -> None:
+    result = CASES[case](employees, repeats)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="10,000 employees only")
+    parser.add_argument("--case", choices=sorted(CASES), action="append")
+    parser.add_argument("--child", nargs=3, metavar=("CASE", "EMPLOYEES", "REPEATS"))
+    arguments = parser.parse_args()
+    if arguments.child:
+        case, employees, repeats = arguments.child
+        _child(case, int(employees), int(repeats))
+        return
+    sizes = [10_000] if arguments.quick else [10_000, 100_000]
+    cases = arguments.case or list(CASES)
+    report: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "years": YEARS,
+        "repeats": arguments.repeats,
+        "results": {},
+    }
+    for case in cases:
+        for employees in sizes:
+            repeats = arguments.repeats if case != "optimize" else max(1, arguments.repeats // 2)
+            output = subprocess.run(
+                [sys.executable, __file__, "--child", case, str(employees), str(repeats)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            report["results"][f"{case}_{employees}"] = result
+            print(f"{case} {employees:>7}: {json.dumps(result)[:300]}", file=sys.stderr)
+    text = json.dumps(report, indent=2)
+    if arguments.output:
+        arguments.output.parent.mkdir(parents=True, exist_ok=True)
+        arguments.output.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
