@@ -7,7 +7,6 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from planwise.census.model import Census
 from planwise.config import Settings
 from planwise.metrics import run_metrics
 from planwise.optimization.report import RobustnessRow
@@ -16,6 +15,7 @@ from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets
 from planwise.parameters.levers import ResolvedLevers
 from planwise.simulation.engine import simulate
+from planwise.simulation.state import Workforce
 
 __all__ = ["diagnose", "jacobian_at", "robustness_rows", "sensitivities"]
 
@@ -127,13 +127,12 @@ def sensitivities(
 
 
 def robustness_rows(
-    census: Census, settings: Settings, levers: ResolvedLevers, targets: Targets, seed: int
+    workforce: Workforce, settings: Settings, levers: ResolvedLevers, targets: Targets, seed: int
 ) -> tuple[list[RobustnessRow] | None, str | None]:
     """Re-simulate the answer on `robustness_seeds` other seeds: mean, P10–P90, share within."""
     count = targets.robustness_seeds
     if count == 0:
         return None, None
-    workforce = census.starting_workforce()
     evaluations = []
     for offset in range(1, count + 1):
         result = simulate(

@@ -44,6 +44,7 @@ from planwise.optimization.targets import Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
 from planwise.parameters.loading import load_levers
 from planwise.simulation.engine import PlannedRun, replay, simulate_planned
+from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
 from planwise.storage.database import atomic
 from planwise.workspace import Workspace
@@ -73,6 +74,10 @@ class _Loop:
     replays: int = 0
     pending_replays: list[IterationRecord] = field(default_factory=list)
     space_start_set: int = 0
+    workforce: Workforce = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workforce = self.census.starting_workforce()
 
     @property
     def years(self) -> range:
@@ -110,7 +115,7 @@ class _Loop:
         self.flush_replays()
         try:
             planned = simulate_planned(
-                self.census.starting_workforce(),
+                self.workforce,
                 self.settings,
                 self.space.resolved(point),
                 start_year=self.settings.start_year,
@@ -477,7 +482,7 @@ def _finish(
         for target in loop.targets.targets
     ]
     robustness, warning = robustness_rows(
-        loop.census, loop.settings, loop.space.resolved(best.point), loop.targets, loop.seed
+        loop.workforce, loop.settings, loop.space.resolved(best.point), loop.targets, loop.seed
     )
     result = OptimizationResult(
         optimization_id=loop.optimization_id,
