@@ -55,6 +55,11 @@ _TRUE = frozenset({"true", "1", "yes", "y"})
 _FALSE = frozenset({"false", "0", "no", "n"})
 _GENDERS = {"f": "F", "female": "F", "m": "M", "male": "M"}
 _DATE_HINT = "a date like 2024-03-31 (YYYY-MM-DD)"
+# YYYY-MM-DD, optionally with a time of day and an offset (ignored: a census holds dates).
+_ISO_DATE = (
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -221,19 +226,20 @@ def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict
 def _text(cells: pd.Series) -> pd.Series:
     """Cells as trimmed text; empty cells are missing. Whole floats lose their '.0'."""
     if isinstance(cells.dtype, pd.StringDtype):  # CSV cells
-        stripped = cells.str.strip()
-        return stripped.mask(stripped == "")
+        return cells.str.strip().replace({"": pd.NA})
     values = cells.infer_objects()
     if pd.api.types.is_float_dtype(values):
         finite = values.dropna()
         if bool((finite == np.floor(finite)).all()) and bool(np.isfinite(finite).all()):
             values = values.astype("Int64")
-    text = values.astype("str").str.strip()
-    return text.mask(text == "")
+    return values.astype("str").str.strip().replace({"": pd.NA})
 
 
-def _dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parsed dates (datetime64[s], NaT when missing or bad) and the mask of bad cells."""
+def _dates(cells: pd.Series, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parsed dates (datetime64[s], NaT when missing or bad) and the mask of bad cells.
+
+    `text` is `_text(cells)`; native date columns (Parquet) are used as they are.
+    """
     values = cells.infer_objects()
     if pd.api.types.is_datetime64_any_dtype(values):
         if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -241,8 +247,8 @@ def _dates(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
         parsed = values
         bad = pd.Series(False, index=cells.index)
     else:
-        text = _text(cells)
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        day = text.str.extract(_ISO_DATE, expand=False)  # the date as written, time dropped
+        parsed = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
         bad = parsed.isna() & text.notna()
     return parsed.dt.normalize().astype("datetime64[s]"), bad
 
@@ -282,16 +288,17 @@ def _validate(
 ) -> _Validated:
     as_of = settings.census_as_of
     as_of_stamp = pd.Timestamp(as_of)
-    ids = _text(columns["employee_id"])
+    text = {name: _text(series) for name, series in columns.items()}
     dropped: tuple[DroppedDuplicate, ...] = ()
     if keep_latest:
+        ids = text["employee_id"]
         drop = ids.notna() & ids.duplicated(keep="last")
         dropped = _dropped_report(ids, drop)
         columns = {name: series[~drop] for name, series in columns.items()}
-        ids = ids[~drop]
+        text = {name: series[~drop] for name, series in text.items()}
+    ids = text["employee_id"]
     index = ids.index
     missing = pd.Series(pd.NA, index=index, dtype="str")
-    text = {name: _text(series) for name, series in columns.items()}
     violations: list[_Violation] = []
 
     def check(rule: str, column: str, mask: pd.Series, message: str | Callable[[int], str]) -> None:
@@ -316,11 +323,16 @@ def _validate(
         if column not in columns:
             parsed[column] = pd.Series(pd.NaT, index=index, dtype="datetime64[s]")
             continue
-        parsed[column], bad = _dates(columns[column])
+        parsed[column], bad = _dates(columns[column], text[column])
         optional = column == "termination_date"
         check("unparseable_date", column, bad, f"{column} must be {_DATE_HINT}")
         if not optional:
-            check("missing_date", column, parsed[column].isna() & ~bad, f"{column} is required")
+            check(
+                "missing_date",
+                column,
+                parsed[column].isna() & ~bad,
+                f"{column} is required: {_DATE_HINT}",
+            )
     birth, hire, termination = parsed["birth_date"], parsed["hire_date"], parsed["termination_date"]
 
     active_text = text.get("active", missing).str.lower()
