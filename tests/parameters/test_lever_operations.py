@@ -74,22 +74,22 @@ def test_the_reference_file_imports_without_edits(workspace: Workspace) -> None:
 def test_export_then_import_gives_back_identical_floats(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    awkward = {"merit_base": 0.1 + 0.2 - 0.25, "cola_rate": 1 / 30, "promotion_raise": 0.1 + 0.2}
-    for name, value in awkward.items():
-        operations.set_lever(workspace, name, value, level=2, year=2026)
-    _, original = active_set(workspace)
-    first = tmp_path / "first.csv"
-    operations.export_levers(workspace, first)
-    operations.import_levers(workspace, first, scenario_id="copy")
-    _, imported = active_set(workspace, "copy")
-    assert imported.values() == original.values()
-    assert imported.get(("cola_rate", 2026, 2)).value == 1 / 30  # type: ignore[union-attr]
-    assert [lever.is_locked for lever in imported] == [lever.is_locked for lever in original]
-    second = tmp_path / "second.csv"
-    operations.export_levers(workspace, second, "copy")
-    strip = ("scenario_id", "created_at", "created_by")
-    assert [{k: v for k, v in row.items() if k not in strip} for row in read_rows(first)] == [
-        {k: v for k, v in row.items() if k not in strip} for row in read_rows(second)
+    rows = reference_rows()
+    for index, row in enumerate(rows):  # values that need all 17 digits, mixed locks
+        row["parameter_value"] = repr(float(row["parameter_value"]) + 1 / 3000)
+        row["is_locked"] = str(index % 2)
+    operations.import_levers(workspace, write_rows(tmp_path / "awkward.csv", rows))
+    exported = workspace.levers_path  # rewritten by the import into `default`
+    operations.import_levers(workspace, exported, scenario_id="copy")
+    original, copy = lever_sets(workspace, 2, 3)
+    assert copy.levers == original.levers  # every float and lock, exactly
+    assert original.get(("cola_rate", 2027, 4)).value == 0.025 + 1 / 3000  # type: ignore[union-attr]
+    second = operations.export_levers(workspace, tmp_path / "second.csv", "copy")
+    assert second == 3
+    ignore = ("scenario_id", "created_at", "created_by")
+    assert [{k: v for k, v in row.items() if k not in ignore} for row in read_rows(exported)] == [
+        {k: v for k, v in row.items() if k not in ignore}
+        for row in read_rows(tmp_path / "second.csv")
     ]
 
 
@@ -172,6 +172,22 @@ def test_import_warns_where_it_changes_a_locked_value(
     assert len(messages) == 2
     assert "merit_base 2025 level 1 is locked at 0.045" in messages[0]
     assert "unlocks it" in messages[1]
+
+
+def test_an_import_racing_another_change_stores_nothing(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between the read that validated the import and its write, another process edits.
+    checked = operations._with_lock_warnings
+
+    def edit_meanwhile(*args: object) -> object:
+        operations.set_lever(workspace, "cola_rate", 0.03)
+        return checked(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(operations, "_with_lock_warnings", edit_meanwhile)
+    with pytest.raises(UserError, match="changed while this command ran"):
+        operations.import_levers(workspace, REFERENCE_CSV)
+    assert [r.source for r in operations.history(workspace)] == ["init", "edit"]
 
 
 # --- set ---------------------------------------------------------------------------------

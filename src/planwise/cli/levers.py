@@ -142,7 +142,7 @@ def export(
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "path": str(file)})
     else:
-        stderr.print(f"Wrote parameter set {set_id} of scenario {scenario} to {file}.")
+        _say(f"Wrote parameter set {set_id} of scenario {scenario} to {file}.")
 
 
 @command(levers_app, "validate")
@@ -176,7 +176,7 @@ def validate(
         return
     _print_warnings(check.warnings)
     check.require_valid()
-    stderr.print(
+    _say(
         f"{check.source}: valid. {check.row_count} row(s) for scenario {check.scenario_id}, "
         f"{len(check.warnings)} warning(s)."
     )
@@ -266,7 +266,7 @@ def scenario_create(
             }
         )
         return
-    stderr.print(
+    _say(
         f"Created scenario {created.scenario_id}: parameter set {created.parameter_set_id}, "
         f"a copy of set {created.source_parameter_set_id} of scenario {created.from_scenario}."
     )
@@ -301,20 +301,20 @@ def _report_update(update: operations.LeverUpdate, json_output: bool) -> None:
         return
     _print_warnings(update.warnings)
     if not update.stored:
-        stderr.print(
+        _say(
             f"Nothing changed: parameter set {update.previous_id} of scenario "
             f"{update.scenario_id} already has these values; nothing was stored."
         )
         return
     if update.created_scenario:
-        stderr.print(f"Created scenario {update.scenario_id}.")
-    stderr.print(
+        _say(f"Created scenario {update.scenario_id}.")
+    _say(
         f"Stored parameter set {update.parameter_set_id} ({update.source}, parent "
         f"{update.parent_id}) and made it the active set of scenario {update.scenario_id}; "
         f"{len(update.differences)} row(s) differ from set {update.previous_id}."
     )
     if update.exported_to is not None:
-        stderr.print(f"Updated {update.exported_to}.")
+        _say(f"Updated {update.exported_to}.")
     if update.differences:
         stdout.print(
             _differences_table(
@@ -323,9 +323,14 @@ def _report_update(update: operations.LeverUpdate, json_output: bool) -> None:
         )
 
 
+def _say(message: str) -> None:
+    """A status line on stderr, unwrapped (paths stay whole) and without markup."""
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def _print_warnings(warnings: Sequence[Problem]) -> None:
     for warning in warnings:
-        stderr.print(f"Warning: {warning.describe()}", markup=False, soft_wrap=True)
+        _say(f"Warning: {warning.describe()}")
 
 
 def _differences_table(differences: Sequence[LeverDifference], title: str) -> Table:

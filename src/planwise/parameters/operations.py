@@ -38,6 +38,7 @@ from planwise.parameters.validation import (
     validate_lever_value,
 )
 from planwise.storage import parameter_store
+from planwise.storage.database import Database
 from planwise.storage.parameter_store import ParameterSetRecord, ScenarioRecord
 from planwise.workspace import Workspace
 
@@ -171,18 +172,16 @@ def import_levers(
         parent_id, current = _active_set(connection, lever_set.scenario_id)
         is_new = not parameter_store.scenario_exists(connection, lever_set.scenario_id)
     check = _with_lock_warnings(check, current)
-    author = created_by or service.current_user()
-    with database.transaction() as connection:
-        _require_active(connection, lever_set.scenario_id, parent_id)
-        set_id = parameter_store.create_parameter_set(
-            connection,
-            lever_set,
-            source=SOURCE_IMPORT,
-            created_by=author,
-            parent_id=parent_id,
-            note=note or f"imported from {path.name}",
-        )
-        stored = parameter_store.load_parameter_set(connection, set_id)
+    set_id, exported_to = _store_active_set(
+        workspace,
+        database,
+        lever_set,
+        source=SOURCE_IMPORT,
+        parent_id=parent_id,
+        replaces=parent_id,
+        created_by=created_by,
+        note=note or f"imported from {path.name}",
+    )
     return LeverUpdate(
         scenario_id=lever_set.scenario_id,
         source=SOURCE_IMPORT,
@@ -191,7 +190,7 @@ def import_levers(
         previous_id=parent_id,
         differences=diff_lever_sets(current, lever_set),
         warnings=check.warnings,
-        exported_to=_refresh_workspace_export(workspace, stored, lever_set),
+        exported_to=exported_to,
         created_scenario=is_new,
     )
 
@@ -238,25 +237,22 @@ def set_lever(
     refused = sorted(key for key, locked in changed.items() if locked)
     if refused and not force:
         raise UserError(_locked_message(scenario_id, refused, targets))
-    if not changed:
-        return LeverUpdate(
-            scenario_id, SOURCE_EDIT, None, parent_id, parent_id, (), tuple(warnings), None
-        )
     rows = {lever.key: lever for lever in current.levers}
     for key, locked in changed.items():
         rows[key] = Lever(*key, value=float(value), is_locked=locked)
     edited = LeverSet(scenario_id, tuple(rows.values()))
-    with database.transaction() as connection:
-        _require_active(connection, scenario_id, parent_id)
-        set_id = parameter_store.create_parameter_set(
-            connection,
+    set_id, exported_to = (None, None)
+    if changed:
+        set_id, exported_to = _store_active_set(
+            workspace,
+            database,
             edited,
             source=SOURCE_EDIT,
-            created_by=created_by or service.current_user(),
             parent_id=parent_id,
+            replaces=parent_id,
+            created_by=created_by,
             note=note or _edit_note(name, value, level, year, forced=bool(refused)),
         )
-        stored = parameter_store.load_parameter_set(connection, set_id)
     return LeverUpdate(
         scenario_id=scenario_id,
         source=SOURCE_EDIT,
@@ -265,7 +261,7 @@ def set_lever(
         previous_id=parent_id,
         differences=diff_lever_sets(current, edited),
         warnings=tuple(warnings),
-        exported_to=_refresh_workspace_export(workspace, stored, edited),
+        exported_to=exported_to,
     )
 
 
@@ -287,28 +283,27 @@ def rollback(
         record = parameter_store.load_parameter_set(connection, parameter_set_id)
         target = parameter_store.load_lever_set(connection, parameter_set_id)
         active_id, current = _active_set(connection, record.scenario_id)
-    if active_id == parameter_set_id:
-        return LeverUpdate(record.scenario_id, SOURCE_ROLLBACK, None, None, active_id, (), (), None)
-    with database.transaction() as connection:
-        _require_active(connection, record.scenario_id, active_id)
-        set_id = parameter_store.create_parameter_set(
-            connection,
+    set_id, exported_to = (None, None)
+    if active_id != parameter_set_id:
+        set_id, exported_to = _store_active_set(
+            workspace,
+            database,
             target,
             source=SOURCE_ROLLBACK,
-            created_by=created_by or service.current_user(),
             parent_id=parameter_set_id,
+            replaces=active_id,
+            created_by=created_by,
             note=note or f"rollback to set {parameter_set_id}",
         )
-        stored = parameter_store.load_parameter_set(connection, set_id)
     return LeverUpdate(
         scenario_id=record.scenario_id,
         source=SOURCE_ROLLBACK,
         parameter_set_id=set_id,
-        parent_id=parameter_set_id,
+        parent_id=parameter_set_id if set_id is not None else None,
         previous_id=active_id,
         differences=diff_lever_sets(current, target),
         warnings=(),
-        exported_to=_refresh_workspace_export(workspace, stored, target),
+        exported_to=exported_to,
     )
 
 
@@ -405,26 +400,44 @@ def _require_scenario(connection: duckdb.DuckDBPyConnection, scenario_id: str) -
         )
 
 
-def _require_active(
-    connection: duckdb.DuckDBPyConnection, scenario_id: str, expected: int | None
-) -> None:
-    """Refuse to write when another process changed the active set since we read it."""
-    actual = parameter_store.active_parameter_set_id(connection, scenario_id)
-    if actual != expected:
-        raise UserError(
-            f"The active parameter set of scenario '{scenario_id}' changed while this command "
-            f"ran (from {expected} to {actual}); nothing was stored. Run the command again."
+def _store_active_set(
+    workspace: Workspace,
+    database: Database,
+    lever_set: LeverSet,
+    *,
+    source: str,
+    parent_id: int | None,
+    replaces: int | None,
+    created_by: str | None,
+    note: str,
+) -> tuple[int, Path | None]:
+    """Store `lever_set` as its scenario's new active set, in one transaction.
+
+    `replaces` is the active set the caller validated against: if another process changed
+    the active set meanwhile, nothing is stored. A new active set of `default` is then
+    exported to the workspace's comp_levers.csv. Returns the new id and the export's path.
+    """
+    scenario_id = lever_set.scenario_id
+    with database.transaction() as connection:
+        actual = parameter_store.active_parameter_set_id(connection, scenario_id)
+        if actual != replaces:
+            raise UserError(
+                f"The active parameter set of scenario '{scenario_id}' changed while this "
+                f"command ran (from {replaces} to {actual}); nothing was stored. Run it again."
+            )
+        set_id = parameter_store.create_parameter_set(
+            connection,
+            lever_set,
+            source=source,
+            created_by=created_by or service.current_user(),
+            parent_id=parent_id,
+            note=note,
         )
-
-
-def _refresh_workspace_export(
-    workspace: Workspace, record: ParameterSetRecord, lever_set: LeverSet
-) -> Path | None:
-    """Rewrite the workspace's comp_levers.csv from a new active set of `default` (only)."""
-    if record.scenario_id != DEFAULT_SCENARIO:
-        return None
+        record = parameter_store.load_parameter_set(connection, set_id)
+    if scenario_id != DEFAULT_SCENARIO:
+        return set_id, None
     write_levers_csv(lever_set, workspace.levers_path, record.created_at, record.created_by)
-    return workspace.levers_path
+    return set_id, workspace.levers_path
 
 
 def _with_lock_warnings(check: LeverFileCheck, current: LeverSet) -> LeverFileCheck:
