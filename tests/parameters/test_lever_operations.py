@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from lever_support import REFERENCE_CSV, file_digest, read_rows, reference_rows, write_rows
 
-from planwise import service
 from planwise.errors import UserError, ValidationFailed
 from planwise.parameters import operations
 from planwise.parameters.levers import LeverSet, ResolvedLevers
+from planwise.parameters.loading import load_levers
 from planwise.storage import parameter_store
 from planwise.workspace import Workspace
 
@@ -33,7 +33,7 @@ def lever_sets(workspace: Workspace, *set_ids: int) -> list[LeverSet]:
 def resolved(workspace: Workspace, scenario_id: str = "default") -> ResolvedLevers:
     settings = workspace.settings()
     with workspace.database().connect(read_only=True) as connection:
-        return service.load_levers(connection, settings, scenario_id, SIMULATED_YEARS)[2]
+        return load_levers(connection, settings, scenario_id, SIMULATED_YEARS)[2]
 
 
 def store_digests(workspace: Workspace) -> tuple[str, str]:

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from planwise import service
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -23,6 +22,7 @@ from planwise.errors import Problem
 from planwise.parameters import operations
 from planwise.parameters.declarations import PARAMETERS
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverDifference
+from planwise.parameters.loading import load_levers
 from planwise.parameters.validation import problem_as_dict
 
 __all__ = ["levers_app"]
@@ -56,7 +56,7 @@ def show(
     settings = chosen.settings()
     years = range(settings.start_year, settings.start_year + settings.years)
     with chosen.database(settings).connect(read_only=True) as connection:
-        set_id, _, resolved = service.load_levers(connection, settings, scenario, years)
+        set_id, _, resolved = load_levers(connection, settings, scenario, years)
     rows = [row for row in resolved.rows() if year is None or row["fiscal_year"] == year]
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "rows": rows})

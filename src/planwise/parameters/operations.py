@@ -29,6 +29,7 @@ from planwise.parameters.levers import (
     ResolvedLevers,
     diff_lever_sets,
 )
+from planwise.parameters.loading import load_levers
 from planwise.parameters.validation import (
     LeverDomain,
     LeverFileCheck,
@@ -227,7 +228,7 @@ def set_lever(
         raise UserError("; ".join(_value_error(problem) for problem in errors) + ".")
     database = workspace.database(settings)
     with database.connect(read_only=True) as connection:
-        parent_id, current, resolved = service.load_levers(
+        parent_id, current, resolved = load_levers(
             connection, settings, scenario_id, range(domain.years[0], domain.years[-1] + 1)
         )
     levels = domain.levels if level is None else (level,)
