@@ -189,6 +189,15 @@ def test_a_missing_column_is_reported_on_the_header_row() -> None:
     ]
 
 
+def test_a_repeated_header_column_is_an_error() -> None:
+    result = validate_lever_rows(
+        (*COLUMNS, "parameter_value"), ROWS, source="levers.csv", domain=DOMAIN
+    )
+    assert [(problem.rule, problem.row, problem.column) for problem in result.errors] == [
+        ("duplicate column", 1, "parameter_value")
+    ]
+
+
 def test_a_header_without_rows_is_rejected() -> None:
     assert [problem.rule for problem in check([]).errors] == ["no rows"]
 

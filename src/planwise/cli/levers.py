@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from planwise.cli._common import (
     JsonOption,
@@ -207,7 +208,7 @@ def history(
             record.source,
             record.created_at.isoformat(sep=" ", timespec="seconds"),
             record.created_by,
-            record.note or "",
+            Text(record.note or ""),  # user text: no markup
         )
     stdout.print(table)
 
@@ -290,7 +291,7 @@ def scenario_list(json_output: JsonOption = False, workspace: WorkspaceOption = 
             str(record.parameter_set_count),
             record.created_at.isoformat(sep=" ", timespec="seconds"),
             record.created_by,
-            record.note or "",
+            Text(record.note or ""),  # user text: no markup
         )
     stdout.print(table)
 

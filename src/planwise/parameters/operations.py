@@ -82,7 +82,7 @@ class LeverUpdate:
     """The new active set; None when the request changed nothing and nothing was stored."""
     parent_id: int | None
     previous_id: int | None
-    """The set that was active before (the parent, except for a rollback)."""
+    """The set that was active before (the parent, except for a rollback's)."""
     differences: tuple[LeverDifference, ...]
     warnings: tuple[Problem, ...]
     exported_to: Path | None
@@ -258,7 +258,7 @@ def set_lever(
         scenario_id=scenario_id,
         source=SOURCE_EDIT,
         parameter_set_id=set_id,
-        parent_id=parent_id,
+        parent_id=parent_id if set_id is not None else None,
         previous_id=parent_id,
         differences=diff_lever_sets(current, edited),
         warnings=tuple(warnings),
