@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from planwise.census.model import Census
@@ -20,18 +21,26 @@ _MEAN_TENURE_YEARS = 5.0
 _MIN_HIRE_AGE = 18.0
 
 
+def _level_mix(levels: int) -> npt.NDArray[np.float64]:
+    """About 45/28/15/9/3 % for five levels; a similar pyramid (ratio 0.6) for other counts."""
+    if levels == len(GENERATED_LEVEL_MIX):
+        return np.asarray(GENERATED_LEVEL_MIX, dtype=np.float64)
+    weights = np.power(0.6, np.arange(levels, dtype=np.float64))
+    mix: npt.NDArray[np.float64] = weights / weights.sum()
+    return mix
+
+
 def generate_census(employees: int, seed: int, settings: Settings) -> Census:
     """`employees` active people as of the settings' as-of date.
 
-    Level mix about 45/28/15/9/3 % (for five levels), salaries log-normal around each
-    band's midpoint and inside the band, ages 22–65, tenure roughly exponential (mean ~5
-    years) and never longer than the years since age 18.
+    Level mix about 45/28/15/9/3 % (five levels; a similar pyramid otherwise), salaries
+    log-normal around each band's midpoint and inside the band, ages 22–65, tenure roughly
+    exponential (mean ~5 years) and never longer than the years since age 18.
     """
     rng = np.random.default_rng(seed)
     as_of = np.datetime64(settings.census_as_of, "D")
     levels = settings.job_levels
-    mix = np.asarray(GENERATED_LEVEL_MIX[: len(levels)], dtype=np.float64)
-    mix = mix / mix.sum()
+    mix = _level_mix(len(levels))
     level = rng.choice(np.arange(1, len(levels) + 1), size=employees, p=mix)
     low = np.array([0.0] + [lv.min_salary for lv in levels])[level]
     high = np.array([0.0] + [lv.max_salary for lv in levels])[level]

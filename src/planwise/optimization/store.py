@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from planwise.errors import UserError
 from planwise.optimization.report import IterationRecord
+from planwise.storage.database import insert_frame
 
 __all__ = [
     "OptimizationRow",
@@ -77,11 +78,7 @@ def insert_iterations(
             "created_at": pa.array([now] * len(records), pa.timestamp("us")),
         }
     )
-    connection.register("_iterations", table)
-    try:
-        connection.execute("INSERT INTO optimization_iterations BY NAME SELECT * FROM _iterations")
-    finally:
-        connection.unregister("_iterations")
+    insert_frame(connection, "optimization_iterations", table)
 
 
 def _json(values: dict[str, float]) -> str:

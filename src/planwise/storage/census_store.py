@@ -8,6 +8,7 @@ import duckdb
 
 from planwise.census.model import CENSUS_COLUMNS, Census
 from planwise.errors import UserError
+from planwise.storage.database import insert_frame
 
 __all__ = ["active_census_id", "load_census", "store_census"]
 
@@ -25,11 +26,7 @@ def store_census(connection: duckdb.DuckDBPyConnection, census: Census, source: 
         return False
     frame = census.frame.loc[:, list(CENSUS_COLUMNS)].copy()
     frame.insert(0, "census_id", census.census_id)
-    connection.register("_census_frame", frame)
-    try:
-        connection.execute("INSERT INTO census BY NAME SELECT * FROM _census_frame")
-    finally:
-        connection.unregister("_census_frame")
+    insert_frame(connection, "census", frame)
     connection.execute(
         "INSERT INTO census_versions VALUES (?, ?, ?, ?, ?, ?, true, NULL)",
         [

@@ -7,6 +7,7 @@ interaction, and a lock conflict becomes a `DatabaseLockedError` with advice, no
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from planwise.config import DatabaseSettings
 from planwise.errors import DatabaseLockedError
 from planwise.storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
 
-__all__ = ["Database", "atomic"]
+__all__ = ["Database", "atomic", "insert_frame"]
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
@@ -75,6 +76,21 @@ def atomic(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyCon
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def insert_frame(connection: duckdb.DuckDBPyConnection, table_name: str, frame: object) -> None:
+    """Bulk-insert an Arrow table or DataFrame by column name (never row by row).
+
+    `table_name` is one of the contract tables, never user input.
+    """
+    connection.register("_bulk_rows", frame)
+    try:
+        connection.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _bulk_rows")
+    finally:
+        # After a failed insert the transaction is aborted and unregistering fails too;
+        # that second error would hide the first, which is the one to report.
+        with contextlib.suppress(duckdb.Error):
+            connection.unregister("_bulk_rows")
 
 
 def _lock_detail(message: str) -> str:

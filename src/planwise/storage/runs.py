@@ -24,6 +24,7 @@ from planwise.simulation.outputs import (
     YearOutcome,
 )
 from planwise.simulation.state import Workforce
+from planwise.storage.database import insert_frame
 
 __all__ = [
     "RunRecord",
@@ -142,14 +143,6 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _insert_arrow(connection: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
-    connection.register("_arrow_batch", table)
-    try:
-        connection.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _arrow_batch")
-    finally:
-        connection.unregister("_arrow_batch")
-
-
 def insert_run(
     connection: duckdb.DuckDBPyConnection,
     *,
@@ -197,8 +190,8 @@ def write_outcomes(
 ) -> None:
     """Events, snapshots and metrics of the result's years, plus the baseline row if asked."""
     for outcome in result.outcomes:
-        _insert_arrow(connection, "fct_yearly_events", _event_table(run_id, outcome))
-        _insert_arrow(connection, "fct_workforce_snapshot", _snapshot_table(run_id, outcome))
+        insert_frame(connection, "fct_yearly_events", _event_table(run_id, outcome))
+        insert_frame(connection, "fct_workforce_snapshot", _snapshot_table(run_id, outcome))
     rows = _metric_rows(run_id, metrics, list(result.years))
     if with_baseline:
         base = metrics.baseline
@@ -224,7 +217,7 @@ def write_outcomes(
             "metric_value": pa.array(values, pa.float64()),
         }
     )
-    _insert_arrow(connection, "simulation_metrics", metric_table)
+    insert_frame(connection, "simulation_metrics", metric_table)
 
 
 def append_years(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: int) -> None:

@@ -37,7 +37,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         active BOOLEAN NOT NULL,
         job_level INTEGER NOT NULL,
         job_level_source VARCHAR NOT NULL,
-        annual_salary DOUBLE NOT NULL,
+        annual_salary DOUBLE,
         gender VARCHAR,
         department VARCHAR,
         in_starting_workforce BOOLEAN NOT NULL
