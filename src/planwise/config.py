@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planwise.errors import Problem, ValidationFailed
 
 __all__ = [
+    "YAML_LOADER",
     "AgeShare",
     "DatabaseSettings",
     "EffectiveDates",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-9
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 Rate = Annotated[float, Field(ge=-0.5, le=1.0)]
 Multiplier = Annotated[float, Field(ge=0.0)]
@@ -259,7 +261,7 @@ def _check_shares(shares: list[float], name: str = "shares") -> None:
 def load_settings(path: Path) -> Settings:
     """Read and validate `planwise.yaml`; a bad key is reported by name."""
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     except yaml.YAMLError as error:
         raise ValidationFailed(str(path), [Problem("yaml", f"not valid YAML: {error}")]) from None
     if not isinstance(raw, dict):

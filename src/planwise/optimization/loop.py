@@ -43,6 +43,7 @@ from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
 from planwise.parameters.loading import load_levers
+from planwise.parameters.operations import export_levers
 from planwise.simulation.engine import PlannedRun, replay, simulate_planned
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
@@ -324,7 +325,7 @@ def optimize(
     started = time.perf_counter()
     settings = workspace.settings()
     with workspace.database(settings).connect() as connection:
-        return _optimize(
+        result = _optimize(
             connection,
             settings,
             targets,
@@ -339,6 +340,15 @@ def optimize(
             on_iteration=on_iteration,
             started=started,
         )
+    if result.applied:
+        _refresh_levers_file(workspace, result.scenario_id)
+    return result
+
+
+def _refresh_levers_file(workspace: Workspace, scenario_id: str) -> None:
+    """The workspace's comp_levers.csv mirrors the default scenario's active set."""
+    if scenario_id == DEFAULT_SCENARIO:
+        export_levers(workspace, workspace.levers_path, scenario_id)
 
 
 def _optimize(
@@ -547,7 +557,9 @@ def load_result(workspace: Workspace, optimization_id: int) -> OptimizationResul
 def apply_parameter_set(workspace: Workspace, parameter_set_id: int) -> None:
     """Make a stored set active for its scenario; the previous one stays in history."""
     with workspace.database().transaction() as connection:
+        record = parameter_store.load_parameter_set(connection, parameter_set_id)
         parameter_store.activate_parameter_set(connection, parameter_set_id)
+    _refresh_levers_file(workspace, record.scenario_id)
 
 
 @dataclass(frozen=True)

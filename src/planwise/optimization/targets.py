@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from planwise.config import YAML_LOADER
 from planwise.errors import Problem, UserError, ValidationFailed
 from planwise.metrics import METRICS
 from planwise.parameters.declarations import PARAMETERS, parameter_spec
@@ -200,7 +201,7 @@ def load_targets(
         if not path.exists():
             raise UserError(f"The targets file {path} does not exist.")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
         except yaml.YAMLError as error:
             raise ValidationFailed(origin, [Problem("yaml", f"not valid YAML: {error}")]) from None
     else:

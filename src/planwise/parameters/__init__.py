@@ -4,10 +4,13 @@ from planwise.parameters.declarations import EVENT_TYPES, PARAMETERS, ParameterS
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
     Lever,
+    LeverDifference,
     LeverKey,
     LeverSet,
     ResolvedLevers,
     default_lever_set,
+    diff_lever_sets,
+    locked_keys,
     resolve_levers,
 )
 
@@ -16,11 +19,14 @@ __all__ = [
     "EVENT_TYPES",
     "PARAMETERS",
     "Lever",
+    "LeverDifference",
     "LeverKey",
     "LeverSet",
     "ParameterSpec",
     "ResolvedLevers",
     "default_lever_set",
+    "diff_lever_sets",
+    "locked_keys",
     "parameter_spec",
     "resolve_levers",
 ]

@@ -22,7 +22,8 @@ class ParameterSpec:
     defaults: tuple[float, ...]
     error_range: tuple[float, float]
     warning_range: tuple[float, float] | None
-    warning_risk: str
+    risk_below: str
+    risk_above: str
     per_level: bool = True
     unit: str = "rate"
 
@@ -43,7 +44,7 @@ class ParameterSpec:
         if value < low or value > high:
             return (
                 f"{self.name} = {value:g} is outside the usual range {low:g}–{high:g} "
-                f"({self.warning_risk})"
+                f"({self.risk_below if value < low else self.risk_above})"
             )
         return None
 
@@ -57,7 +58,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         defaults=(0.030, 0.032, 0.034, 0.036, 0.038),
         error_range=(0.0, 0.25),
         warning_range=(0.02, 0.08),
-        warning_risk="budget risk above, retention risk below",
+        risk_below="retention risk",
+        risk_above="budget risk",
     ),
     ParameterSpec(
         name="cola_rate",
@@ -67,7 +69,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         defaults=(0.020, 0.020, 0.020, 0.020, 0.020),
         error_range=(0.0, 0.15),
         warning_range=(0.01, 0.06),
-        warning_risk="budget risk above, retention risk below",
+        risk_below="retention risk",
+        risk_above="budget risk",
     ),
     ParameterSpec(
         name="new_hire_salary_adjustment",
@@ -77,7 +80,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         defaults=(1.00, 1.00, 1.00, 1.00, 1.00),
         error_range=(0.5, 2.0),
         warning_range=(0.90, 1.30),
-        warning_risk="pay-equity risk above (compression), retention risk below",
+        risk_below="retention risk",
+        risk_above="pay-equity risk: new hires out-earn incumbents",
         unit="multiplier",
     ),
     ParameterSpec(
@@ -88,7 +92,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         defaults=(0.12, 0.08, 0.05, 0.02, 0.00),
         error_range=(0.0, 1.0),
         warning_range=None,
-        warning_risk="",
+        risk_below="",
+        risk_above="",
     ),
     ParameterSpec(
         name="promotion_raise",
@@ -98,7 +103,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         defaults=(0.12, 0.12, 0.12, 0.12, 0.12),
         error_range=(0.0, 1.0),
         warning_range=(0.05, 0.30),
-        warning_risk="budget risk above, retention risk below",
+        risk_below="retention risk",
+        risk_above="budget risk",
     ),
 )
 
