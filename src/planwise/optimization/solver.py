@@ -140,6 +140,11 @@ class _FoundError(Exception):
         self.evaluation = evaluation
 
 
+class _BudgetSpentError(Exception):
+    """The inner solve used its evaluations (scipy's `max_nfev` does not count the
+    finite-difference evaluations of the Jacobian, so the budget is enforced here)."""
+
+
 @dataclass(frozen=True)
 class SolveOutcome:
     best: Evaluation
@@ -217,9 +222,13 @@ def solve(
     pull = math.sqrt(mode.regularization)
     structure = math.sqrt(mode.structure) * _structure_matrix(np.asarray(families, dtype=object))
     best = current
+    used = 0
 
     def residuals(y: FloatArray) -> FloatArray:
-        nonlocal best
+        nonlocal best, used
+        if used >= max_evaluations:
+            raise _BudgetSpentError
+        used += 1
         point = subspace.origin + subspace.basis @ y
         evaluation = evaluate(point)
         if evaluation.converged:
@@ -248,4 +257,6 @@ def solve(
         )
     except _FoundError as found:
         return SolveOutcome(found.evaluation, None, exhausted=False)
+    except _BudgetSpentError:
+        return SolveOutcome(best, None, exhausted=True)
     return SolveOutcome(best, None, exhausted=fit.status == 0)
