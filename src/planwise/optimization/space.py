@@ -197,8 +197,14 @@ class DecisionSpace:
         return pinned
 
     def bound_value(self, variable: Variable, side: str) -> float:
-        """The lever value at a variable's bound (for messages)."""
+        """The lever value that sits on the bound when the variable is at `side` (for messages).
+
+        A scale (or a shift over years with different values) moves several values; the one
+        that reaches the family's bound is the largest at the upper side, the smallest at
+        the lower.
+        """
         array = self.base.values[variable.family]
-        row, level = variable.cells[0]
+        values = np.array([array[row, level] for row, level in variable.cells])
         x = variable.lower if side == "lower" else variable.upper
-        return float(array[row, level] * x if variable.kind == "scale" else array[row, level] + x)
+        moved = values * x if variable.kind == "scale" else values + x
+        return float(moved.min() if side == "lower" else moved.max())
