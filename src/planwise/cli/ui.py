@@ -22,7 +22,8 @@ APP_PACKAGE = "planwise_app"
 
 
 def streamlit_command(app_script: str, workspace_root: str, port: int) -> list[str]:
-    """The `streamlit run` command line: local address, headless, no usage statistics."""
+    """The `streamlit run` command line: local address, headless, no usage statistics, and
+    the viewer's toolbar (no deploy or developer menu)."""
     return [
         sys.executable,
         "-m",
@@ -37,6 +38,8 @@ def streamlit_command(app_script: str, workspace_root: str, port: int) -> list[s
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
         "--",
         "--workspace",
         workspace_root,

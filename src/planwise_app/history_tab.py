@@ -1,0 +1,87 @@
+"""History: parameter sets (diff, rollback) and past optimization runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planwise.parameters import operations
+from planwise_app import queries
+from planwise_app.common import Page
+
+__all__ = ["render"]
+
+
+def render(page: Page) -> None:
+    st.subheader("Parameter sets")
+    state = page.state
+    frame = queries.parameter_sets(state.database, state.latest_parameter_set_id, state.active_sets)
+    everything = st.toggle("All scenarios", key="history_all")
+    sets = frame if everything else frame[frame["scenario_id"] == page.scenario_id]
+    st.container(key="history_sets").dataframe(sets, hide_index=True)
+    ids = [int(value) for value in sets["parameter_set_id"]]
+    if ids:
+        _diff(page, ids)
+        _rollback(page, ids)
+    st.subheader("Optimization runs")
+    _optimizations(page)
+
+
+def _diff(page: Page, ids: list[int]) -> None:
+    st.markdown("#### Compare two sets")
+    left, right = st.columns(2)
+    active = page.state.active_set(page.scenario_id)
+    after = left.selectbox(
+        "Set", ids, index=ids.index(active) if active in ids else 0, key="history_after"
+    )
+    others = [value for value in ids if value != after] or ids
+    before = right.selectbox("against", others, key="history_before")
+    result = operations.diff(page.workspace, int(before), int(after))
+    if not result.differences:
+        st.info(f"Sets {before} and {after} hold the same lever values.")
+        return
+    st.caption(f"{len(result.differences)} row(s) differ from set {before} to set {after}")
+    st.container(key="history_diff").dataframe(
+        pd.DataFrame([difference.as_dict() for difference in result.differences]), hide_index=True
+    )
+
+
+def _rollback(page: Page, ids: list[int]) -> None:
+    st.markdown("#### Roll back")
+    notice = st.session_state.pop("history_rolled_back", None)
+    if notice:
+        st.success(notice)
+    active = page.state.active_set(page.scenario_id)
+    choices = [value for value in ids if value != active]
+    if not choices:
+        st.caption("Only the active set exists; nothing to roll back to.")
+        return
+    left, right = st.columns([1, 2])
+    chosen = left.selectbox("Make the values of set", choices, key="history_rollback_to")
+    right.write("")
+    if right.button(f"Roll back to set {chosen}", key="history_rollback"):
+        update = operations.rollback(page.workspace, int(chosen), note="rollback from the app")
+        st.session_state["history_rolled_back"] = (
+            f"Set {update.parameter_set_id} (a copy of set {chosen}) is now active for "
+            f"scenario {update.scenario_id}; set {update.previous_id} stays in the history."
+        )
+        st.rerun()
+
+
+def _optimizations(page: Page) -> None:
+    state = page.state
+    frame = queries.optimization_runs(state.database, state.latest_optimization_id)
+    if frame.empty:
+        st.info("No optimization has run yet: start one on the Auto-Optimize tab.")
+        return
+    st.container(key="history_optimizations").dataframe(
+        frame.drop(columns=["targets", "report"]), hide_index=True
+    )
+    ids = [int(value) for value in frame["optimization_id"]]
+    chosen = st.selectbox("Iterations of optimization", ids, key="history_optimization")
+    row = frame[frame["optimization_id"] == chosen].iloc[0]
+    with st.expander("Targets"):
+        st.code(str(row["targets"]), language="json")
+    version = queries.optimization_version(row)
+    iterations = queries.optimization_iterations(state.database, chosen, version)
+    st.container(key="history_iterations").dataframe(iterations, hide_index=True)

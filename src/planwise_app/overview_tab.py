@@ -1,0 +1,120 @@
+"""Overview: the census, the active levers with their validation warnings, baseline metrics."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from planwise.metrics import METRICS, baseline_summary
+from planwise_app import queries, tables
+from planwise_app.common import Page, lever_context, lever_findings, load_census
+from planwise_app.tables import format_metric
+
+__all__ = ["render"]
+
+_HEADLINE = ("headcount", "total_compensation_cost", "average_salary", "median_salary")
+
+
+def render(page: Page) -> None:
+    st.subheader("Overview")
+    state, settings = page.state, page.settings
+    if state.census_id is None:
+        st.info(
+            "This workspace has no census yet. Import one with 'planwise census import FILE' "
+            "or make one with 'planwise census generate --employees N'."
+        )
+    else:
+        _census(page, state.census_id)
+    _levers(page)
+    if state.census_id is not None:
+        _baseline(page, state.census_id)
+    st.caption(
+        f"Workspace {page.workspace.root} · start year {settings.start_year} · "
+        f"{settings.years} years · seed {settings.seed}"
+    )
+
+
+def _census(page: Page, census_id: str) -> None:
+    census, _ = load_census(page.state.database, census_id)
+    st.markdown("#### Census")
+    columns = st.columns(4)
+    columns[0].metric("Employees in the census", f"{len(census):,}")
+    columns[1].metric("Starting headcount", f"{census.starting_headcount:,}")
+    columns[2].metric("As of", census.as_of_date.isoformat())
+    columns[3].metric("Census id", census.census_id.removeprefix("census_"))
+    by_level = tables.census_by_level(census, page.settings)
+    left, right = st.columns([3, 2])
+    left.dataframe(
+        by_level,
+        hide_index=True,
+        column_config={
+            "share": st.column_config.NumberColumn(format="percent"),
+            "average_salary": st.column_config.NumberColumn(format="dollar"),
+            "median_salary": st.column_config.NumberColumn(format="dollar"),
+            "band_min": st.column_config.NumberColumn(format="dollar"),
+            "band_max": st.column_config.NumberColumn(format="dollar"),
+            "average_age": st.column_config.NumberColumn(format="%.1f"),
+            "average_tenure": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    figure = px.bar(
+        by_level, x="job_level", y="headcount", hover_data=["name"], title="Headcount by level"
+    )
+    figure.update_layout(height=300, margin={"t": 40, "b": 10})
+    right.plotly_chart(figure, key="overview_levels")
+
+
+def _levers(page: Page) -> None:
+    state = page.state
+    st.markdown(f"#### Active levers · scenario {page.scenario_id}")
+    set_id = state.active_set(page.scenario_id)
+    if set_id is None:
+        st.warning(f"Scenario '{page.scenario_id}' has no active parameter set.")
+        return
+    context = lever_context(state.database, state.settings_json, page.scenario_id, set_id)
+    errors, warnings = lever_findings(context.lever_set, page.settings)
+    st.caption(f"Parameter set {set_id} (resolved for {context.years[0]}–{context.years[-1]})")
+    for problem in errors:
+        st.error(problem)
+    for problem in warnings:
+        st.warning(problem)
+    if not errors and not warnings:
+        st.success("Every lever is inside its usual range.")
+    st.container(key="overview_lever_table").dataframe(
+        tables.lever_table(context.resolved), hide_index=True
+    )
+
+
+def _baseline(page: Page, census_id: str) -> None:
+    state, settings = page.state, page.settings
+    _, workforce = load_census(state.database, census_id)
+    base = baseline_summary(workforce, settings.start_year)
+    st.markdown(f"#### Baseline ({base.year}, census salaries)")
+    columns = st.columns(4)
+    for column, name in zip(columns, _HEADLINE, strict=True):
+        column.metric(name.replace("_", " ").capitalize(), format_metric(name, getattr(base, name)))
+    listed = queries.list_runs(state.database, state.runs_version)
+    scenario_runs = listed[listed["scenario_id"] == page.scenario_id]
+    if scenario_runs.empty:
+        st.info("No stored run for this scenario yet: start one on the Run tab.")
+        return
+    latest = scenario_runs.iloc[0]
+    metrics = queries.run_metrics(state.database, int(latest["run_id"]), int(latest["end_year"]))
+    final = metrics.years[-1]
+    note = ""
+    if int(latest["parameter_set_id"]) != state.active_set(page.scenario_id):
+        note = " — its levers differ from the active set"
+    st.markdown(
+        f"**Latest run {int(latest['run_id'])}** (parameter set "
+        f"{int(latest['parameter_set_id'])}, seed {int(latest['seed'])}, "
+        f"{int(latest['start_year'])}–{final}){note}"
+    )
+    columns = st.columns(4)
+    shown = ("headcount", "total_compensation_cost", "compensation_growth_cagr")
+    for column, name in zip(columns, (*shown, "cumulative_compensation_cost"), strict=True):
+        scope = str(final) if METRICS[name].per_year else "horizon"
+        column.metric(
+            f"{name.replace('_', ' ').capitalize()} ({scope})",
+            format_metric(name, metrics.value(name)),
+            help=METRICS[name].description,
+        )

@@ -1,0 +1,39 @@
+"""Helpers the app tests share (conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+__all__ = ["OpenApp", "frame", "switch", "texts"]
+
+OpenApp = Callable[[str], AppTest]
+"""The `open_app` fixture: the app run once with the named tab open."""
+
+
+def switch(app: AppTest, tab: str) -> AppTest:
+    app.session_state["tab"] = tab
+    app.run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Everything the page says in text elements, joined (for `in` assertions)."""
+    parts = [
+        *(item.value for item in app.markdown),
+        *(item.value for item in app.caption),
+        *(item.value for item in app.success),
+        *(item.value for item in app.info),
+        *(item.value for item in app.warning),
+        *(item.value for item in app.error),
+        *(item.value for item in app.subheader),
+    ]
+    return "\n".join(str(part) for part in parts)
+
+
+def frame(app: AppTest, key: str) -> pd.DataFrame:
+    """The table the app shows in the container with this key."""
+    return app.container(key=key).dataframe[0].value

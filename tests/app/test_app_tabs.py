@@ -1,0 +1,158 @@
+"""Each tab of the analysts' app, driven through AppTest on a 1,500-employee workspace:
+set the inputs, click, and check that what the page shows changes as it should."""
+
+from __future__ import annotations
+
+from app_support import OpenApp, frame, switch, texts
+from streamlit.testing.v1 import AppTest
+
+from planwise.parameters import operations
+from planwise.storage import parameter_store, runs
+from planwise.workspace import Workspace
+
+SMALL_HEADCOUNT = "1,500"
+
+
+def _metric(app: AppTest, label_start: str) -> tuple[str, str]:
+    for item in app.metric:
+        if item.label.startswith(label_start):
+            return item.value, item.delta
+    raise AssertionError(f"no metric {label_start!r} in {[m.label for m in app.metric]}")
+
+
+def _active_set(workspace: Workspace) -> int | None:
+    with workspace.database().connect(read_only=True) as connection:
+        return parameter_store.active_parameter_set_id(connection, "default")
+
+
+# Overview -----------------------------------------------------------------------------
+
+
+def test_overview_shows_the_census_the_levers_and_the_baseline(open_app: OpenApp) -> None:
+    app = open_app("Overview")
+    assert _metric(app, "Starting headcount")[0] == SMALL_HEADCOUNT
+    assert "Every lever is inside its usual range." in texts(app)
+    levers = frame(app, "overview_lever_table")
+    assert set(levers["parameter_name"]) >= {"merit_base", "cola_rate"}
+    assert "Latest run 1" in texts(app)
+    assert _metric(app, "Headcount")[0] == SMALL_HEADCOUNT  # the census baseline
+
+
+def test_overview_warns_about_a_lever_outside_its_usual_range(
+    open_app: OpenApp, workspace: Workspace
+) -> None:
+    operations.set_lever(workspace, "merit_base", 0.09, level=2)
+    app = open_app("Overview")
+    warnings = [item.value for item in app.warning]
+    assert any("merit_base" in message and "usual range" in message for message in warnings)
+    assert "levers differ from the active set" in texts(app)  # run 1 used the older set
+
+
+# Impact -------------------------------------------------------------------------------
+
+
+def test_impact_a_merit_change_moves_the_projection(open_app: OpenApp) -> None:
+    app = open_app("Impact")
+    before, delta = _metric(app, "Total compensation cost")
+    assert delta == ""
+    key = next(item.key for item in app.number_input if item.key.endswith("merit_base_1"))
+    app.number_input(key=key).set_value(6.0).run()
+    assert not app.exception
+    after, delta = _metric(app, "Total compensation cost")
+    assert after != before and delta.startswith("+$")
+    assert "pay replayed on the active set's plan" in texts(app)
+    comparison = frame(app, "impact_comparison")
+    assert comparison.loc[comparison["metric"] == "median_merit_increase", "difference"].item() != (
+        "+0.00 pp"
+    )
+    app.number_input(key=key).set_value(3.0).run()  # back to the active value
+    assert _metric(app, "Total compensation cost") == (before, "")
+
+
+def test_impact_a_promotion_change_runs_the_full_simulation(open_app: OpenApp) -> None:
+    app = open_app("Impact")
+    key = next(i.key for i in app.number_input if i.key.endswith("promotion_probability_1"))
+    app.number_input(key=key).set_value(30.0).run()
+    assert "full simulation" in texts(app)
+    assert _metric(app, "Total compensation cost")[1] != ""
+
+
+def test_impact_warns_and_saves_a_new_active_set(open_app: OpenApp, workspace: Workspace) -> None:
+    app = open_app("Impact")
+    key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
+    app.number_input(key=key).set_value(7.0).run()
+    assert any("cola_rate" in item.value for item in app.warning)
+    before = _active_set(workspace)
+    save = next(item for item in app.button if item.label == "Save as the new active set")
+    save.click().run()
+    assert not app.exception
+    after = _active_set(workspace)
+    assert after is not None and after != before
+    assert f"Stored parameter set(s) {after}" in texts(app)
+    # The inputs now start from the saved set: no edits, and the value is the new one.
+    assert "No edits" in texts(app)
+    new_key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
+    assert app.number_input(key=new_key).value == 7.0
+    assert f"Active parameter set: {after}" in texts(app)
+
+
+# Run and Results ----------------------------------------------------------------------
+
+
+def test_run_stores_a_run_and_results_show_it(open_app: OpenApp, workspace: Workspace) -> None:
+    app = open_app("Run")
+    assert "in-process via planwise.service" in texts(app)
+    app.number_input(key="run_years").set_value(2)
+    app.number_input(key="run_seed").set_value(7)
+    next(item for item in app.button if item.label.startswith("Run scenario")).click().run()
+    assert not app.exception
+    assert "Stored run 2" in texts(app)
+    with workspace.database().connect(read_only=True) as connection:
+        stored = runs.load_run(connection, 2)
+    assert (stored.seed, stored.end_year - stored.start_year + 1) == (7, 2)
+    switch(app, "Results")
+    assert app.selectbox[0].value == 2  # the newest run, without asking
+    assert list(frame(app, "results_all_metrics").columns) == ["2025", "2026"]
+
+
+def test_results_filters_by_status_and_pages_the_event_log(open_app: OpenApp) -> None:
+    app = open_app("Results")
+    everyone = frame(app, "results_level_table")
+    app.multiselect(key="results_statuses").set_value(["new_hire_active"]).run()
+    new_hires = frame(app, "results_level_table")
+    assert new_hires["employees"].sum() < everyone["employees"].sum()
+
+    app.multiselect(key="events_types").set_value(["hire"]).run()
+    first_page = frame(app, "events_table")
+    assert set(first_page["event_type"]) == {"hire"} and len(first_page) == 50
+    app.number_input(key="events_page").set_value(2).run()
+    second_page = frame(app, "events_table")
+    assert set(second_page["employee_id"]).isdisjoint(set(first_page["employee_id"]))
+    assert any(item.value.startswith("Events 51–100 of") for item in app.caption)
+    labels = [item.label for item in app.get("download_button")]
+    assert labels == ["Metrics (CSV)", "Metrics and levels (Excel)"]
+
+
+# History ------------------------------------------------------------------------------
+
+
+def test_history_diffs_and_rolls_back_a_parameter_set(
+    open_app: OpenApp, workspace: Workspace
+) -> None:
+    first = _active_set(workspace)
+    edited = operations.set_lever(workspace, "merit_base", 0.05, level=1).parameter_set_id
+    app = open_app("History")
+    sets = frame(app, "history_sets")
+    assert list(sets["parameter_set_id"])[:2] == [edited, first]
+    app.selectbox(key="history_after").set_value(edited)
+    app.selectbox(key="history_before").set_value(first).run()
+    diff = frame(app, "history_diff")
+    assert set(diff["parameter_name"]) == {"merit_base"} and set(diff["after"]) == {0.05}
+
+    app.selectbox(key="history_rollback_to").set_value(first)
+    app.button(key="history_rollback").click().run()
+    assert not app.exception
+    restored = _active_set(workspace)
+    assert restored not in (first, edited)
+    assert f"a copy of set {first}" in texts(app)
+    assert "No optimization has run yet" in texts(app)
