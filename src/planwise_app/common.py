@@ -96,6 +96,8 @@ class StoreState:
     runs_version: int
     latest_optimization_id: int | None
     latest_parameter_set_id: int | None
+    optimizations_version: int
+    """Changes when an optimization stores an iteration or finishes."""
 
     @property
     def settings(self) -> Settings:
@@ -121,9 +123,11 @@ def read_store_state(workspace: Workspace) -> StoreState:
                 (SELECT max(run_id) FROM simulation_runs),
                 (SELECT coalesce(sum(end_year), 0) + count(*) FROM simulation_runs),
                 (SELECT max(optimization_id) FROM optimization_runs),
-                (SELECT max(parameter_set_id) FROM parameter_sets)
+                (SELECT max(parameter_set_id) FROM parameter_sets),
+                (SELECT count(finished_at) * 100003 + coalesce(sum(iterations), 0)
+                 FROM optimization_runs)
             """
-        ).fetchone() or (None, None, 0, None, None)
+        ).fetchone() or (None, None, 0, None, None, 0)
         active = connection.execute(
             "SELECT scenario_id, parameter_set_id FROM parameter_sets WHERE is_active "
             "ORDER BY scenario_id"
@@ -142,6 +146,7 @@ def read_store_state(workspace: Workspace) -> StoreState:
         runs_version=int(row[2]),
         latest_optimization_id=None if row[3] is None else int(row[3]),
         latest_parameter_set_id=None if row[4] is None else int(row[4]),
+        optimizations_version=int(row[5] or 0),
     )
 
 

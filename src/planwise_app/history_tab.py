@@ -16,7 +16,7 @@ def render(page: Page) -> None:
     st.subheader("Parameter sets")
     state = page.state
     frame = queries.parameter_sets(state.database, state.latest_parameter_set_id, state.active_sets)
-    everything = st.toggle("All scenarios", key="history_all")
+    everything = st.toggle("All scenarios", key="history_all", persist_state="page")
     sets = frame if everything else frame[frame["scenario_id"] == page.scenario_id]
     st.container(key="history_sets").dataframe(sets, hide_index=True)
     ids = [int(value) for value in sets["parameter_set_id"]]
@@ -32,10 +32,14 @@ def _diff(page: Page, ids: list[int]) -> None:
     left, right = st.columns(2)
     active = page.state.active_set(page.scenario_id)
     after = left.selectbox(
-        "Set", ids, index=ids.index(active) if active in ids else 0, key="history_after"
+        "Set",
+        ids,
+        index=ids.index(active) if active in ids else 0,
+        key="history_after",
+        persist_state="page",
     )
     others = [value for value in ids if value != after] or ids
-    before = right.selectbox("against", others, key="history_before")
+    before = right.selectbox("against", others, key="history_before", persist_state="page")
     result = operations.diff(page.workspace, int(before), int(after))
     if not result.differences:
         st.info(f"Sets {before} and {after} hold the same lever values.")
@@ -57,7 +61,9 @@ def _rollback(page: Page, ids: list[int]) -> None:
         st.caption("Only the active set exists; nothing to roll back to.")
         return
     left, right = st.columns([1, 2])
-    chosen = left.selectbox("Make the values of set", choices, key="history_rollback_to")
+    chosen = left.selectbox(
+        "Make the values of set", choices, key="history_rollback_to", persist_state="page"
+    )
     right.write("")
     if right.button(f"Roll back to set {chosen}", key="history_rollback"):
         update = operations.rollback(page.workspace, int(chosen), note="rollback from the app")
@@ -70,7 +76,9 @@ def _rollback(page: Page, ids: list[int]) -> None:
 
 def _optimizations(page: Page) -> None:
     state = page.state
-    frame = queries.optimization_runs(state.database, state.latest_optimization_id)
+    frame = queries.optimization_runs(
+        state.database, state.latest_optimization_id, state.optimizations_version
+    )
     if frame.empty:
         st.info("No optimization has run yet: start one on the Auto-Optimize tab.")
         return
@@ -78,7 +86,9 @@ def _optimizations(page: Page) -> None:
         frame.drop(columns=["targets", "report"]), hide_index=True
     )
     ids = [int(value) for value in frame["optimization_id"]]
-    chosen = st.selectbox("Iterations of optimization", ids, key="history_optimization")
+    chosen = st.selectbox(
+        "Iterations of optimization", ids, key="history_optimization", persist_state="page"
+    )
     row = frame[frame["optimization_id"] == chosen].iloc[0]
     with st.expander("Targets"):
         st.code(str(row["targets"]), language="json")

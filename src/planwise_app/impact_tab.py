@@ -85,6 +85,7 @@ def _lever_inputs(context: LeverContext, prefix: str) -> dict[tuple[str, int], f
                 key=f"{prefix}{spec.name}_{level}",
                 disabled=locked,
                 help="Locked in the active set" if locked else None,
+                persist_state="page",
             )
             chosen = round(float(value) / scale, 8)
             if abs(chosen - current) > _SAME:
@@ -197,7 +198,9 @@ def _details(reference: RunMetrics, candidate: RunMetrics, set_id: int) -> None:
 
 def _comparison(reference: RunMetrics, candidate: RunMetrics, set_id: int) -> None:
     final = reference.years[-1]
-    year = st.select_slider("Year", options=reference.years, value=final, key="impact_year")
+    year = st.select_slider(
+        "Year", options=reference.years, value=final, key="impact_year", persist_state="page"
+    )
     comparison = tables.metric_comparison(reference, candidate, year)
     shown = comparison.drop(columns=["unit"])
     names = comparison["metric"]
@@ -217,6 +220,7 @@ def _chart(reference: RunMetrics, candidate: RunMetrics, set_id: int) -> None:
         per_year,
         index=per_year.index("total_compensation_cost"),
         key="impact_chart_metric",
+        persist_state="page",
     )
     figure = go.Figure()
     figure.add_scatter(
@@ -236,7 +240,7 @@ def _chart(reference: RunMetrics, candidate: RunMetrics, set_id: int) -> None:
 
 
 def _save(page: Page, edits: dict[tuple[str, int], float], set_id: int) -> None:
-    note = st.text_input("Note for the new parameter set", key="impact_note")
+    note = st.text_input("Note for the new parameter set", key="impact_note", persist_state="page")
     if not st.button("Save as the new active set", type="primary", disabled=not edits):
         return
     stored: list[int] = []

@@ -8,6 +8,7 @@ lever path, sensitivities and robustness, and applies or rolls back the answer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -34,6 +35,7 @@ RESULT_KEY = "optimize_result"
 NOTICE_KEY = "optimize_notice"
 EDITOR_KEY = "optimize_targets"
 START_KEY = "optimize_start_point"
+EDITOR_VERSION_KEY = "optimize_targets_version"
 PRIORITIES = ("high", "medium", "low")
 
 
@@ -77,7 +79,10 @@ def _controls(page: Page) -> dict[str, Any] | None:
     left, right = st.columns(2)
     with left:
         use_growth = st.toggle(
-            "Growth target", value=start.growth is not None, key="optimize_use_growth"
+            "Growth target",
+            value=start.growth is not None,
+            key="optimize_use_growth",
+            persist_state="page",
         )
         growth_metric = st.selectbox(
             "Growth metric",
@@ -86,6 +91,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             key="optimize_growth_metric",
             disabled=not use_growth,
             format_func=lambda name: f"{name} — {METRICS[name].description}",
+            persist_state="page",
         )
         target_growth = st.number_input(
             "Target growth rate (%)",
@@ -95,6 +101,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             step=0.1,
             key="optimize_target_growth",
             disabled=not use_growth,
+            persist_state="page",
         )
         tolerance = st.number_input(
             "Convergence tolerance (± percentage points)",
@@ -105,6 +112,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             format="%.3f",
             key="optimize_tolerance",
             disabled=not use_growth,
+            persist_state="page",
         )
         priority = st.selectbox(
             "Priority of the growth target",
@@ -112,6 +120,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             index=PRIORITIES.index(growth.priority),
             key="optimize_growth_priority",
             disabled=not use_growth,
+            persist_state="page",
         )
     with right:
         max_iterations = st.number_input(
@@ -121,6 +130,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             value=start.max_iterations,
             step=1,
             key="optimize_max_iterations",
+            persist_state="page",
         )
         mode = st.selectbox(
             "Optimization strategy",
@@ -130,6 +140,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             key="optimize_mode",
             help="Conservative: one scale per lever family, small steps. Balanced: each level, "
             "mildly regularized. Aggressive: each level, fewest simulations.",
+            persist_state="page",
         )
         robustness_seeds = st.number_input(
             "Robustness seeds (re-check the answer on other seeds)",
@@ -138,15 +149,19 @@ def _controls(page: Page) -> dict[str, Any] | None:
             value=start.robustness_seeds,
             step=1,
             key="optimize_robustness",
+            persist_state="page",
         )
     st.markdown("**More targets** (any §7 metric; tolerance is absolute, blank = 2 % relative)")
     settings = page.settings
     years = [str(y) for y in range(settings.start_year, settings.start_year + settings.years)]
+    # The editor's state is a list of edits to its data, lost while its tab is closed: keep
+    # the edited rows as the new data (under a new key, so the edits are not applied twice).
+    version = st.session_state.get(EDITOR_VERSION_KEY, 0)
     rows = st.data_editor(
         start.rows,
         num_rows="dynamic",
         hide_index=True,
-        key=EDITOR_KEY,
+        key=f"{EDITOR_KEY}_{version}",
         column_config={
             "metric": st.column_config.SelectboxColumn(
                 "metric", options=list(METRICS), required=True
@@ -161,6 +176,9 @@ def _controls(page: Page) -> dict[str, Any] | None:
             ),
         },
     )
+    if not rows.equals(start.rows):
+        st.session_state[START_KEY] = dataclasses.replace(start, rows=rows)
+        st.session_state[EDITOR_VERSION_KEY] = version + 1
     chosen_growth = (
         views.GrowthTarget(str(growth_metric), float(target_growth), float(tolerance), priority)
         if use_growth
@@ -230,7 +248,9 @@ def _current_report(page: Page) -> dict[str, Any] | None:
     state = page.state
     if state.latest_optimization_id is None:
         return None
-    frame = queries.optimization_runs(state.database, state.latest_optimization_id)
+    frame = queries.optimization_runs(
+        state.database, state.latest_optimization_id, state.optimizations_version
+    )
     finished = frame[frame["status"] != "running"]
     if finished.empty:
         return None

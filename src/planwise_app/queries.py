@@ -165,8 +165,10 @@ def parameter_sets(
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def optimization_runs(database: str, latest_optimization_id: int | None) -> pd.DataFrame:
-    """Past optimization runs, newest first."""
+def optimization_runs(
+    database: str, latest_optimization_id: int | None, optimizations_version: int
+) -> pd.DataFrame:
+    """Past optimization runs, newest first (keyed on what changes while one runs)."""
     with _database(database).database().connect(read_only=True) as connection:
         return connection.execute(
             """

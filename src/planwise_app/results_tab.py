@@ -43,7 +43,11 @@ def render(page: Page) -> None:
     labels = {int(row["run_id"]): _label(row) for _, row in listed.iterrows()}
     # The options change when a run is added, so the choice starts again at the newest.
     run_id = st.selectbox(
-        "Run", list(labels), format_func=labels.__getitem__, key=f"results_run_{state.runs_version}"
+        "Run",
+        list(labels),
+        format_func=labels.__getitem__,
+        key=f"results_run_{state.runs_version}",
+        persist_state="page",
     )
     row = listed[listed["run_id"] == run_id].iloc[0]
     end_year = int(row["end_year"])
@@ -120,6 +124,7 @@ def _by_level(page: Page, run_id: int, end_year: int) -> None:
         queries.STATUS_CODES,
         default=list(queries.STATUS_CODES),
         key="results_statuses",
+        persist_state="page",
     )
     if not statuses:
         st.info("Choose at least one status code.")
@@ -160,15 +165,25 @@ def _by_level(page: Page, run_id: int, end_year: int) -> None:
 def _events(page: Page, run_id: int, end_year: int, years: list[int]) -> None:
     st.markdown("#### Event explorer")
     first, second, third, fourth = st.columns([2, 3, 2, 1])
-    chosen_years = first.multiselect("Years", years, key="events_years")
-    event_types = second.multiselect("Event types", queries.EVENT_TYPES, key="events_types")
-    employee = third.text_input("Employee id contains", key="events_employee")
-    page_size = fourth.selectbox("Rows", _PAGE_SIZES, index=1, key="events_page_size")
+    chosen_years = first.multiselect("Years", years, key="events_years", persist_state="page")
+    event_types = second.multiselect(
+        "Event types", queries.EVENT_TYPES, key="events_types", persist_state="page"
+    )
+    employee = third.text_input("Employee id contains", key="events_employee", persist_state="page")
+    page_size = fourth.selectbox(
+        "Rows", _PAGE_SIZES, index=1, key="events_page_size", persist_state="page"
+    )
     chosen = queries.EventFilter(tuple(chosen_years), tuple(event_types), employee)
     _, total = queries.events_page(page.state.database, run_id, end_year, chosen, 1, 1)
     pages = max(1, -(-total // page_size))
     number = st.number_input(
-        f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key="events_page"
+        f"Page (of {pages:,})",
+        min_value=1,
+        max_value=pages,
+        value=1,
+        step=1,
+        key=f"events_page_{total}_{page_size}",
+        persist_state="page",
     )
     frame, _ = queries.events_page(
         page.state.database, run_id, end_year, chosen, int(number), page_size

@@ -20,7 +20,13 @@ def render(page: Page) -> None:
     with st.form("run_form"):
         left, middle, right = st.columns(3)
         years = left.number_input(
-            "Years", min_value=1, max_value=MAX_YEARS, value=settings.years, step=1, key="run_years"
+            "Years",
+            min_value=1,
+            max_value=MAX_YEARS,
+            value=settings.years,
+            step=1,
+            key="run_years",
+            persist_state="page",
         )
         start_year = middle.number_input(
             "Start year",
@@ -29,8 +35,11 @@ def render(page: Page) -> None:
             value=settings.start_year,
             step=1,
             key="run_start_year",
+            persist_state="page",
         )
-        seed = right.number_input("Seed", min_value=0, value=settings.seed, step=1, key="run_seed")
+        seed = right.number_input(
+            "Seed", min_value=0, value=settings.seed, step=1, key="run_seed", persist_state="page"
+        )
         submitted = st.form_submit_button(f"Run scenario '{page.scenario_id}'", type="primary")
     if submitted:
         total = int(years)

@@ -67,7 +67,7 @@ def test_without_a_targets_file_the_growth_control_and_the_editor_make_the_targe
     workspace.targets_path.unlink()
     app = open_app("Auto-Optimize")
     assert "No targets.yaml in the workspace" in texts(app)
-    app.session_state["optimize_targets"] = {
+    app.session_state["optimize_targets_0"] = {
         "edited_rows": {},
         "added_rows": [
             {
@@ -93,7 +93,7 @@ def test_an_invalid_target_is_reported_and_nothing_starts(
 ) -> None:
     workspace.targets_path.unlink()
     app = open_app("Auto-Optimize")
-    app.session_state["optimize_targets"] = {
+    app.session_state["optimize_targets_0"] = {
         "edited_rows": {},
         "added_rows": [{"metric": "total_compensation_cost", "target_value": None}],
         "deleted_rows": [],

@@ -125,7 +125,8 @@ def test_results_filters_by_status_and_pages_the_event_log(open_app: OpenApp) ->
     app.multiselect(key="events_types").set_value(["hire"]).run()
     first_page = frame(app, "events_table")
     assert set(first_page["event_type"]) == {"hire"} and len(first_page) == 50
-    app.number_input(key="events_page").set_value(2).run()
+    page = next(item for item in app.number_input if item.key.startswith("events_page"))
+    page.set_value(2).run()
     second_page = frame(app, "events_table")
     assert set(second_page["employee_id"]).isdisjoint(set(first_page["employee_id"]))
     assert any(item.value.startswith("Events 51–100 of") for item in app.caption)
@@ -156,3 +157,29 @@ def test_history_diffs_and_rolls_back_a_parameter_set(
     assert restored not in (first, edited)
     assert f"a copy of set {first}" in texts(app)
     assert "No optimization has run yet" in texts(app)
+
+
+def test_edits_survive_switching_tabs(open_app: OpenApp) -> None:
+    app = open_app("Impact")
+    key = next(item.key for item in app.number_input if item.key.endswith("merit_base_2"))
+    app.number_input(key=key).set_value(5.5).run()
+    edited = _metric(app, "Total compensation cost")
+    switch(app, "Auto-Optimize")
+    app.number_input(key="optimize_target_growth").set_value(3.9)
+    app.session_state["optimize_targets_0"] = {
+        "edited_rows": {},
+        "added_rows": [{"metric": "headcount", "target_value": 12000, "tolerance": 50}],
+        "deleted_rows": [],
+    }
+    app.run()
+    switch(app, "Overview")
+    switch(app, "Impact")
+    assert app.number_input(key=key).value == 5.5
+    assert _metric(app, "Total compensation cost") == edited
+    switch(app, "Auto-Optimize")
+    assert app.number_input(key="optimize_target_growth").value == 3.9
+    assert list(app.data_editor[0].value["metric"]) == [
+        "median_merit_increase",
+        "new_hire_pay_ratio",
+        "headcount",
+    ]
