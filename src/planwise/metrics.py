@@ -29,6 +29,8 @@ __all__ = [
     "RunMetrics",
     "YearSummary",
     "baseline_summary",
+    "format_difference",
+    "format_metric",
     "horizon_metrics",
     "run_metrics",
     "year_metrics",
@@ -86,6 +88,38 @@ HORIZON_METRICS: tuple[MetricSpec, ...] = (
     ),
 )
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in (*YEAR_METRICS, *HORIZON_METRICS)}
+
+
+def format_metric(name: str, value: float | None, digits: int = 2) -> str:
+    """A metric value in its unit: counts whole, currency in dollars, rates in percent.
+
+    >>> format_metric("median_merit_increase", 0.0345)
+    '3.45%'
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    unit = METRICS[name].unit if name in METRICS else "ratio"
+    if unit == "count":
+        return f"{value:,.0f}"
+    if unit == "currency":
+        return f"${value:,.0f}"
+    if unit == "rate":
+        return f"{value * 100:.{digits}f}%"
+    return f"{value:.4f}"
+
+
+def format_difference(name: str, value: float) -> str:
+    """A change in a metric: percentage points for rates, signed otherwise."""
+    if not math.isfinite(value):
+        return "–"
+    unit = METRICS[name].unit if name in METRICS else "ratio"
+    if unit == "count":
+        return f"{value:+,.0f}"
+    if unit == "currency":
+        return f"{'+' if value >= 0 else '−'}${abs(value):,.0f}"
+    if unit == "rate":
+        return f"{value * 100:+.2f} pp"
+    return f"{value:+.4f}"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planwise.errors import UserError
-from planwise.metrics import METRICS, RunMetrics
+from planwise.metrics import METRICS, RunMetrics, format_metric
 from planwise.workspace import Workspace
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "WorkspaceOption",
     "command",
     "emit_json",
-    "format_metric",
     "metrics_table",
     "stderr",
     "stdout",
@@ -90,19 +89,6 @@ def _clean(value: Any) -> Any:
 
 def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(_clean(payload), default=str, sort_keys=True) + "\n")
-
-
-def format_metric(name: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    unit = METRICS[name].unit if name in METRICS else "ratio"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "currency":
-        return f"${value:,.0f}"
-    if unit == "rate":
-        return f"{value * 100:.2f}%"
-    return f"{value:.4f}"
 
 
 def metrics_table(metrics: RunMetrics, title: str) -> Table:

@@ -9,9 +9,9 @@ import sys
 import duckdb
 from rich.table import Table
 
-from planwise.cli._common import emit_json, format_metric, metrics_table, stdout
+from planwise.cli._common import emit_json, metrics_table, stdout
 from planwise.errors import UserError
-from planwise.metrics import METRICS
+from planwise.metrics import METRICS, format_difference, format_metric
 from planwise.storage import runs
 
 __all__ = ["render_comparison", "render_results"]
@@ -99,7 +99,7 @@ def render_comparison(
             name,
             format_metric(name, a),
             format_metric(name, b),
-            format_metric(name, difference),
+            format_difference(name, difference),
         )
     stdout.print(table)
 
