@@ -1,0 +1,62 @@
+"""`planwise analytics build` and `parse`: JSON output, and exit 1 naming failing tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analytics_support import BuiltWorkspace, copy_workspace
+from typer.testing import CliRunner
+
+from planwise.cli import app
+
+runner = CliRunner()
+
+
+def test_build_json_reports_the_nodes(built: BuiltWorkspace, tmp_path: Path) -> None:
+    workspace = copy_workspace(built.workspace, tmp_path / "cli")
+    result = runner.invoke(
+        app,
+        ["analytics", "build", "--select", "stg_scenarios", "--json", "-w", str(workspace.root)],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["success"] is True
+    assert payload["models_built"] == ["stg_scenarios"]
+    assert payload["tests_failed"] == []
+    assert "unique_stg_scenarios_scenario_id" in payload["tests_passed"]
+
+
+def test_failing_data_tests_exit_1_with_their_names(built: BuiltWorkspace, tmp_path: Path) -> None:
+    workspace = copy_workspace(built.workspace, tmp_path / "cli-failing")
+    with workspace.database().transaction() as connection:
+        connection.execute(
+            "UPDATE fct_yearly_events SET new_job_level = previous_job_level + 2 "
+            "WHERE event_type = 'promotion'"
+        )
+    result = runner.invoke(
+        app,
+        [
+            "analytics",
+            "build",
+            "--select",
+            "assert_promotion_raises_level_by_one",
+            "-w",
+            str(workspace.root),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "assert_promotion_raises_level_by_one" in result.stderr
+    assert "failing rows" in result.stderr
+    assert "data tests failed" in result.stdout
+
+
+def test_parse_prints_the_manifest_path(built: BuiltWorkspace, tmp_path: Path) -> None:
+    workspace = copy_workspace(built.workspace, tmp_path / "cli-parse")
+    result = runner.invoke(app, ["analytics", "parse", "-w", str(workspace.root)])
+    assert result.exit_code == 0, result.output
+    manifest = Path(result.stdout.strip())
+    assert manifest == workspace.root / ".dbt" / "target" / "manifest.json"
+    nodes = json.loads(manifest.read_text())["nodes"]
+    assert "model.planwise.fct_compensation_growth" in nodes
+    assert "test.planwise.assert_headcount_identity" in nodes
