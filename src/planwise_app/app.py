@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from planwise import service
 from planwise.errors import DatabaseLockedError, UserError
 from planwise.workspace import Workspace
 from planwise_app import (
@@ -58,6 +59,7 @@ def _sidebar(workspace: Workspace, state: StoreState) -> str:
             f"Active parameter set: {active if active is not None else '—'} · "
             f"latest run: {state.latest_run_id or '—'}"
         )
+        st.caption(f"Changes are recorded as {service.current_user()}.")
         st.button("Refresh", help="Re-read the workspace (e.g. after a CLI command).")
     return str(scenario_id)
 

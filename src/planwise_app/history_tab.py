@@ -20,8 +20,9 @@ def render(page: Page) -> None:
     sets = frame if everything else frame[frame["scenario_id"] == page.scenario_id]
     st.container(key="history_sets").dataframe(sets, hide_index=True)
     ids = [int(value) for value in sets["parameter_set_id"]]
-    if ids:
+    if len(ids) > 1:
         _diff(page, ids)
+    if ids:
         _rollback(page, ids)
     st.subheader("Optimization runs")
     _optimizations(page)

@@ -12,7 +12,7 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from planwise.metrics import METRICS, RunMetrics
+from planwise.metrics import METRICS, RunMetrics, format_difference, format_metric
 from planwise.parameters import PARAMETERS, LeverKey, ParameterSpec, operations
 from planwise.parameters.validation import LeverDomain, validate_lever_value
 from planwise.simulation import Workforce
@@ -26,7 +26,6 @@ from planwise_app.common import (
     project,
     project_active,
 )
-from planwise_app.tables import format_difference, format_metric
 
 __all__ = ["render"]
 
@@ -60,14 +59,14 @@ def _lever_inputs(context: LeverContext, prefix: str) -> dict[tuple[str, int], f
     edits: dict[tuple[str, int], float] = {}
     for spec in PARAMETERS:
         scale = _scale(spec)
-        unit = "%" if scale == 100.0 else "×"
+        unit = "" if "%" in spec.label else (" (%)" if scale == 100.0 else " (×)")
         varies = any(
             len({context.resolved.value(spec.name, year, level) for year in context.years}) > 1
             for level in context.levels
         )
         label, *columns = st.columns([1.4, *([1.0] * len(context.levels))])
         label.markdown(
-            f"**{spec.label}** ({unit})"
+            f"**{spec.label}**{unit}"
             + ("  \nvaries by year; an edit sets every year" if varies else ""),
             help=spec.description,
         )

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from planwise.metrics import METRICS
+from planwise.metrics import METRICS, format_metric
 from planwise.optimization import Target, Targets
-from planwise_app.tables import format_metric
 
 __all__ = [
     "EDITOR_COLUMNS",
@@ -214,14 +213,23 @@ def residual_frame(iterations: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def lever_path_frame(lever_path: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Long frame of lever values per full-simulation iteration: (iteration, lever, value)."""
+    """Long frame of lever values per full simulation: (iteration, kind, family, lever, value).
+
+    `family` is the lever's name without its level (`merit_base[L1]` → `merit_base`).
+    """
     rows = [
-        {"iteration": step["iteration"], "kind": step["kind"], "lever": key, "value": value}
+        {
+            "iteration": step["iteration"],
+            "kind": step["kind"],
+            "family": str(key).split("[", 1)[0],
+            "lever": key,
+            "value": value,
+        }
         for step in lever_path
         for key, value in step.items()
         if key not in ("iteration", "kind")
     ]
-    return pd.DataFrame(rows, columns=["iteration", "kind", "lever", "value"])
+    return pd.DataFrame(rows, columns=["iteration", "kind", "family", "lever", "value"])
 
 
 def _metric_text(metric: str, value: float | None) -> str:

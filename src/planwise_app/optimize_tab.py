@@ -299,10 +299,19 @@ def _show(page: Page, report: dict[str, Any]) -> None:
         left.plotly_chart(chart, key="optimize_convergence")
     path = views.lever_path_frame(report.get("lever_path") or [])
     if not path.empty:
+        families = path["family"].nunique()
         levers = px.line(
-            path, x="iteration", y="value", color="lever", markers=True, title="Lever path"
+            path,
+            x="iteration",
+            y="value",
+            color="lever",
+            facet_row="family",
+            markers=True,
+            title="Lever path (full simulations)",
         )
-        levers.update_layout(height=340, margin={"t": 40, "b": 10})
+        levers.update_yaxes(matches=None, title_text="")
+        levers.for_each_annotation(lambda note: note.update(text=note.text.split("=")[-1]))
+        levers.update_layout(height=120 + 140 * families, margin={"t": 40, "b": 10})
         right.plotly_chart(levers, key="optimize_lever_path")
     with st.expander("Iterations", expanded=False):
         st.container(key="optimize_iters").dataframe(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from planwise.metrics import METRICS, baseline_summary
+from planwise.metrics import METRICS, baseline_summary, format_metric
 from planwise_app import queries, tables
 from planwise_app.common import Page, lever_context, lever_findings, load_census
-from planwise_app.tables import format_metric
 
 __all__ = ["render"]
 

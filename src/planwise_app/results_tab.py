@@ -9,10 +9,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from planwise.metrics import METRICS, RunMetrics
+from planwise.metrics import METRICS, RunMetrics, format_metric
 from planwise_app import queries, tables
 from planwise_app.common import Page
-from planwise_app.tables import format_metric
 
 __all__ = ["render"]
 
@@ -190,7 +189,16 @@ def _events(page: Page, run_id: int, end_year: int, years: list[int]) -> None:
     )
     start = (int(number) - 1) * page_size
     st.caption(f"Events {start + 1 if total else 0:,}–{start + len(frame):,} of {total:,}")
-    st.container(key="events_table").dataframe(frame, hide_index=True)
+    st.container(key="events_table").dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "effective_date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "previous_salary": st.column_config.NumberColumn(format="dollar"),
+            "new_salary": st.column_config.NumberColumn(format="dollar"),
+            "merit_rate": st.column_config.NumberColumn(format="percent"),
+        },
+    )
 
 
 def _excel(database: str, run_id: int, metrics: RunMetrics) -> bytes:

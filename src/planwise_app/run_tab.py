@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from planwise.metrics import format_metric
 from planwise.service import MAX_YEARS
 from planwise_app import launch, tables
 from planwise_app.common import Page
-from planwise_app.tables import format_metric
 
 __all__ = ["render"]
 

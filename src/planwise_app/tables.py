@@ -17,41 +17,11 @@ from planwise.parameters import PARAMETERS, ResolvedLevers
 __all__ = [
     "census_by_level",
     "excel_bytes",
-    "format_difference",
-    "format_metric",
     "lever_table",
     "metric_comparison",
     "metrics_long",
     "metrics_wide",
 ]
-
-
-def format_metric(name: str, value: float | None, digits: int = 2) -> str:
-    """A metric value in its unit: counts whole, currency in dollars, rates in percent."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    unit = METRICS[name].unit if name in METRICS else "ratio"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "currency":
-        return f"${value:,.0f}"
-    if unit == "rate":
-        return f"{value * 100:.{digits}f}%"
-    return f"{value:.4f}"
-
-
-def format_difference(name: str, value: float) -> str:
-    """A change in a metric: percentage points for rates, signed otherwise."""
-    if math.isnan(value):
-        return "–"
-    unit = METRICS[name].unit if name in METRICS else "ratio"
-    if unit == "count":
-        return f"{value:+,.0f}"
-    if unit == "currency":
-        return f"{'+' if value >= 0 else '−'}${abs(value):,.0f}"
-    if unit == "rate":
-        return f"{value * 100:+.2f} pp"
-    return f"{value:+.4f}"
 
 
 def census_by_level(census: Census, settings: Settings) -> pd.DataFrame:

@@ -35,6 +35,10 @@ DEMO_EMPLOYEES = 10_000
 DEMO_SEED = 20250101
 SECOND = 1_000  # Playwright timeouts are in milliseconds
 WIDTH, HEIGHT = 1440, 1000
+_CHARTS_DRAWN = (
+    "() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))"
+    ".every(chart => chart.querySelector('.main-svg'))"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +110,8 @@ def _screenshot(page: Page, name: str) -> None:
         " element => element.scrollHeight))"
     )
     page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, min(int(height) + 200, 8000))})
-    page.wait_for_timeout(700)  # let the charts draw at the new size
+    page.wait_for_function(_CHARTS_DRAWN, timeout=30 * SECOND)
+    page.wait_for_timeout(300)  # let the charts redraw at the new size
     page.screenshot(path=str(ARTIFACTS / f"app-{name}.png"), full_page=True)
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
