@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from app_support import OpenApp, frame, switch, texts
 
 from planwise.storage import parameter_store
@@ -95,7 +97,15 @@ def test_an_invalid_target_is_reported_and_nothing_starts(
     app = open_app("Auto-Optimize")
     app.session_state["optimize_targets_0"] = {
         "edited_rows": {},
-        "added_rows": [{"metric": "total_compensation_cost", "target_value": None}],
+        "added_rows": [
+            {
+                "metric": "total_compensation_cost",
+                "target_value": math.nan,
+                "tolerance": math.nan,
+                "priority": "high",
+                "year": "final",
+            }
+        ],
         "deleted_rows": [],
     }
     app.run()
