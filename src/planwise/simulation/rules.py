@@ -52,8 +52,9 @@ def round_half_up(value: float) -> int:
 
 def completed_years(start: npt.NDArray[np.datetime64], on: np.datetime64) -> IntArray:
     """Whole years between `start` and `on` (days / 365.25, floored): age or tenure."""
-    days = (on - start).astype(np.int64)
-    return np.floor(days / DAYS_PER_YEAR).astype(np.int64)
+    days = (np.asarray(on) - start).astype(np.int64)
+    years: IntArray = np.floor(days / DAYS_PER_YEAR).astype(np.int64)
+    return years
 
 
 def band_multiplier(
