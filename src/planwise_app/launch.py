@@ -74,8 +74,10 @@ def run(
     start_year: int,
     seed: int,
     on_year: Callable[[int, int], None],
+    on_step: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """Simulate and store one run; `on_year(year, years_done)` after each simulated year."""
+    """Simulate and store one run; `on_year(year, years_done)` after each simulated year,
+    and through Dagster `on_step(step_key)` as each step of the job starts."""
     if way.through_dagster and way.dagster_home is not None:
         return _through_dagster(
             workspace,
@@ -85,6 +87,7 @@ def run(
             start_year=start_year,
             seed=seed,
             on_year=on_year,
+            on_step=on_step or (lambda step: None),
         )
     done = 0
 
@@ -125,6 +128,7 @@ def _through_dagster(
     start_year: int,
     seed: int,
     on_year: Callable[[int, int], None],
+    on_step: Callable[[str], None],
 ) -> RunOutcome:
     """Execute the `multi_year_simulation` job in this process against the workspace's
     Dagster instance, so the run is recorded there; progress comes from the job's log."""
@@ -174,6 +178,11 @@ def _through_dagster(
         finished = not worker.is_alive()
         entries = instance.all_logs(dagster_run_id)
         for entry in entries[seen:]:
+            if (
+                entry.is_dagster_event
+                and entry.dagster_event_type == dg.DagsterEventType.STEP_START
+            ):
+                on_step(str(entry.step_key))
             found = _YEAR_LOG.match(entry.user_message or "")
             if found:
                 years_done += 1

@@ -45,10 +45,14 @@ def render(page: Page) -> None:
     if notice:
         st.success(notice)
     targets_mapping = _controls(page)
-    if targets_mapping is not None and st.button(
-        "Start auto-optimization", type="primary", key="optimize_start"
-    ):
-        _run(page, targets_mapping)
+    if targets_mapping is not None:
+        started = st.button("Start auto-optimization", type="primary", key="optimize_start")
+        st.caption(
+            "Every iteration is stored as it finishes. Leaving the page while the loop runs "
+            "stops it; 'planwise optimize --resume ID' continues it from its last iteration."
+        )
+        if started:
+            _run(page, targets_mapping)
     report = _current_report(page)
     if report is not None:
         _show(page, report)

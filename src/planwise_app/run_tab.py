@@ -45,8 +45,13 @@ def render(page: Page) -> None:
         total = int(years)
         bar = st.progress(0.0, text="Starting…")
 
+        step = st.empty()
+
         def advance(year: int, done: int) -> None:
             bar.progress(done / total, text=f"Simulated {year} ({done}/{total})")
+
+        def starting(step_key: str) -> None:
+            step.caption(f"Dagster step: {step_key}")
 
         outcome = launch.run(
             page.workspace,
@@ -56,6 +61,7 @@ def render(page: Page) -> None:
             start_year=int(start_year),
             seed=int(seed),
             on_year=advance,
+            on_step=starting,
         )
         bar.progress(1.0, text="Done")
         st.session_state["run_tab_last"] = outcome
