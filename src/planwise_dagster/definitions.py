@@ -1,0 +1,43 @@
+"""The Dagster definitions of PlanWise: `dagster dev -m planwise_dagster` loads `defs`.
+
+The workspace comes from `$PLANWISE_WORKSPACE`, which `planwise dagster` sets.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from planwise.workspace import WORKSPACE_ENV
+from planwise_dagster.analytics import PROJECT, dbt_resource, planwise_dbt_models
+from planwise_dagster.checks import (
+    validate_optimization_convergence,
+    validate_optimization_results_quality,
+)
+from planwise_dagster.jobs import JOBS
+from planwise_dagster.optimization import (
+    compensation_optimization_loop,
+    optimization_results_summary,
+)
+from planwise_dagster.resources import PlanwiseWorkspace
+from planwise_dagster.simulation import census, comp_levers, workforce_simulation
+
+__all__ = ["defs"]
+
+defs = dg.Definitions(
+    assets=[
+        census,
+        comp_levers,
+        workforce_simulation,
+        compensation_optimization_loop,
+        optimization_results_summary,
+        planwise_dbt_models,
+    ],
+    asset_checks=[validate_optimization_convergence, validate_optimization_results_quality],
+    jobs=JOBS,
+    resources={
+        "planwise": PlanwiseWorkspace(path=dg.EnvVar(WORKSPACE_ENV)),
+        "dbt": dbt_resource(PROJECT),
+    },
+    # Steps run one after another in the run's process: a multiprocess step costs seconds,
+    # and DuckDB lets only one process write the store anyway.
+    executor=dg.in_process_executor,
+)

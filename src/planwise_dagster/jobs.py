@@ -1,0 +1,58 @@
+"""Jobs: the simulation (multi-year, one more year) and the tuning loop (whole, one step).
+
+Each job materializes the inputs it reads (their metadata records which census and levers
+it used), its own assets with their checks, and — except the one-step debugging job — the
+dbt marts with their data tests, built once at the end.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from planwise_dagster.analytics import planwise_dbt_models
+from planwise_dagster.optimization import (
+    compensation_optimization_loop,
+    optimization_results_summary,
+)
+from planwise_dagster.simulation import census, comp_levers, workforce_simulation
+
+__all__ = ["JOBS"]
+
+_INPUTS = dg.AssetSelection.assets(census, comp_levers)
+_SIMULATION = _INPUTS | dg.AssetSelection.assets(workforce_simulation)
+_OPTIMIZATION = _INPUTS | dg.AssetSelection.assets(
+    compensation_optimization_loop, optimization_results_summary
+)
+_ANALYTICS = dg.AssetSelection.assets(planwise_dbt_models)
+
+JOBS = [
+    dg.define_asset_job(
+        "multi_year_simulation",
+        selection=_SIMULATION | _ANALYTICS,
+        description="Simulate the years of planwise.yaml (or `years`), then build the marts.",
+    ),
+    dg.define_asset_job(
+        "single_year_simulation",
+        selection=_SIMULATION | _ANALYTICS,
+        description=(
+            "Simulate one year. Set `run_id` to continue a stored run from its last year (the "
+            "same figures as simulating all the years at once); leave it unset to start a new "
+            "one-year run."
+        ),
+        config={"ops": {"workforce_simulation": {"config": {"years": 1}}}},
+    ),
+    dg.define_asset_job(
+        "compensation_optimization_job",
+        selection=_OPTIMIZATION | _ANALYTICS,
+        description="Tune the levers to the targets (targets.yaml or inline); build the marts.",
+    ),
+    dg.define_asset_job(
+        "single_optimization_iteration",
+        selection=_OPTIMIZATION,
+        description=(
+            "One step of the tuning loop, for debugging. Set `resume` to a stored optimization "
+            "to take one more step; leave it unset to start one that evaluates the current "
+            "levers against the targets (and can be resumed)."
+        ),
+        config={"ops": {"compensation_optimization_loop": {"config": {"extra_iterations": 1}}}},
+    ),
+]

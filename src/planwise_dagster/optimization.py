@@ -1,0 +1,251 @@
+"""Optimization assets: the tuning loop and the analyst's summary of its result."""
+
+# No `from __future__ import annotations`: Dagster reads the config and resource annotations.
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+import dagster as dg
+from planwise.errors import UserError
+from planwise.optimization import IterationRecord, OptimizationResult, optimize
+from planwise.parameters import DEFAULT_SCENARIO
+from planwise.workspace import Workspace
+from planwise_dagster.metadata import markdown_table, numeric
+from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
+from planwise_dagster.simulation import census, comp_levers
+
+__all__ = [
+    "OptimizationConfig",
+    "OptimizationOptions",
+    "TargetConfig",
+    "compensation_optimization_loop",
+    "iteration_line",
+    "optimization_results_summary",
+]
+
+OPTIMIZATION_GROUP = "optimization"
+
+
+class TargetConfig(dg.Config):
+    """One entry of the `targets:` block of targets.yaml."""
+
+    target_value: float
+    metric: str | None = Field(None, description="Metric (default: the target's name).")
+    tolerance_pct: float | None = Field(None, description="Relative tolerance, e.g. 0.02.")
+    tolerance: float | None = Field(
+        None, description="Absolute tolerance, instead of a relative one."
+    )
+    priority: str | None = Field(None, description="high, medium or low.")
+    year: str | None = Field(None, description="A year (e.g. 2027), final, each or average.")
+
+
+class OptimizationOptions(dg.Config):
+    """The `optimization:` block of targets.yaml (tuning-loop.md)."""
+
+    max_iterations: int | None = Field(None, description="Full simulations the loop may spend.")
+    convergence_tolerance: float | None = Field(
+        None, description="Relative tolerance of the targets that set none."
+    )
+    mode: str | None = Field(None, description="conservative, balanced or aggressive.")
+    levers: list[str] | None = Field(None, description="Lever families that may move.")
+    bounds: dict[str, list[float]] | None = Field(None, description="[low, high] per lever.")
+    robustness_seeds: int | None = Field(None, description="Seeds to re-check the answer on.")
+    seed: int | None = Field(None, description="Seed of every iteration (default: settings).")
+
+
+# With a targets file, these options are overrides, like the CLI's flags.
+_FILE_OVERRIDES = frozenset({"max_iterations", "convergence_tolerance", "mode"})
+
+
+class OptimizationConfig(dg.Config):
+    """The targets inline (the same blocks as targets.yaml) or a targets file."""
+
+    targets: dict[str, TargetConfig] | None = Field(
+        None, description="Targets inline, as in targets.yaml; then `targets_file` is not read."
+    )
+    optimization: OptimizationOptions | None = Field(
+        None,
+        description="The `optimization:` block; with a targets file only max_iterations, "
+        "convergence_tolerance and mode apply (as overrides).",
+    )
+    targets_file: str | None = Field(
+        None,
+        description="A targets.yaml, relative to the workspace (default: its targets.yaml).",
+    )
+    scenario_id: str = Field(DEFAULT_SCENARIO, description="Scenario whose levers to tune.")
+    apply: bool = Field(False, description="Make the best parameter set active.")
+    resume: int | None = Field(
+        None, description="Continue this stored optimization from its last full simulation."
+    )
+    extra_iterations: int | None = Field(
+        None, description="Full simulations to spend (default: max_iterations)."
+    )
+
+    def options(self) -> dict[str, Any]:
+        if self.optimization is None:
+            return {}
+        return {k: v for k, v in self.optimization.model_dump().items() if v is not None}
+
+    def targets_source(self, workspace: Workspace) -> Path | dict[str, Any]:
+        """What `optimize` reads: the inline blocks, or the targets file."""
+        if self.targets is None:
+            extra = sorted(set(self.options()) - _FILE_OVERRIDES)
+            if extra:
+                raise UserError(
+                    f"optimization.{extra[0]} goes in the targets file, or give the targets "
+                    "inline (`targets:`); with a file, only max_iterations, "
+                    "convergence_tolerance and mode override it."
+                )
+            if self.targets_file is None:
+                return workspace.targets_path
+            return workspace.root / Path(self.targets_file).expanduser()
+        if self.targets_file is not None:
+            raise UserError("Give either `targets` inline or `targets_file`, not both.")
+        entries = {
+            name: {k: _year(k, v) for k, v in target.model_dump().items() if v is not None}
+            for name, target in self.targets.items()
+        }
+        return {"optimization": self.options(), "targets": entries}
+
+    def overrides(self) -> dict[str, Any]:
+        """The CLI-style overrides `optimize` takes next to a targets file."""
+        if self.targets is not None:
+            return {}
+        options = self.options()
+        return {
+            "mode": options.get("mode"),
+            "max_iterations": options.get("max_iterations"),
+            "tolerance": options.get("convergence_tolerance"),
+        }
+
+
+def _year(key: str, value: Any) -> Any:
+    return int(value) if key == "year" and str(value).isdigit() else value
+
+
+def iteration_line(record: IterationRecord) -> str:
+    """One log line per iteration: what ran, and each target's residual."""
+    ids = ""
+    if record.run_id is not None:
+        ids = f", parameter set {record.parameter_set_id}, run {record.run_id}"
+    if record.error:
+        return f"Iteration {record.iteration} ({record.kind}{ids}) failed: {record.error}"
+    residuals = ", ".join(f"{name} r={value:+.3f}" for name, value in record.residuals.items())
+    within = "all within tolerance" if record.within_tolerance else "not yet within tolerance"
+    return f"Iteration {record.iteration} ({record.kind}{ids}): {residuals} — {within}"
+
+
+class _IterationLog:
+    """Logs one line per iteration. Replays take milliseconds, so their lines go out with
+    the next full simulation's: a log message is an event-log write, and a loop makes
+    dozens of replays."""
+
+    def __init__(self, log: dg.DagsterLogManager) -> None:
+        self._log = log
+        self._pending: list[str] = []
+
+    def __call__(self, record: IterationRecord) -> None:
+        self._pending.append(iteration_line(record))
+        if record.kind != "replay":
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._log.info("\n".join(self._pending))
+            self._pending.clear()
+
+
+@dg.asset(group_name=OPTIMIZATION_GROUP, deps=[census, comp_levers], kinds={"python", "duckdb"})
+def compensation_optimization_loop(
+    context: dg.AssetExecutionContext, config: OptimizationConfig, planwise: PlanwiseWorkspace
+) -> dg.Output[OptimizationResult]:
+    """The tuning loop: lever values that meet every target within tolerance, or why not.
+
+    Every iteration is a full simulation stored with its parameter set and run; the best
+    set is always stored and becomes active only with `apply`.
+    """
+    workspace = planwise.workspace()
+    log_iteration = _IterationLog(context.log)
+    with user_errors_as_failures():
+        try:
+            result = optimize(
+                workspace,
+                config.targets_source(workspace),
+                scenario_id=config.scenario_id,
+                apply=config.apply,
+                resume=config.resume,
+                extra_iterations=config.extra_iterations,
+                on_iteration=log_iteration,
+                **config.overrides(),
+            )
+        finally:
+            log_iteration.flush()
+    verdict = "Converged" if result.converged else f"Not converged ({result.stop_reason})"
+    context.log.info(f"{verdict} after {result.simulations} simulations: {result.explanation}")
+    return dg.Output(
+        result,
+        metadata={
+            "optimization_id": dg.MetadataValue.int(result.optimization_id),
+            "converged": dg.MetadataValue.bool(result.converged),
+            "stop_reason": result.stop_reason,
+            "explanation": result.explanation,
+            "targets": dg.MetadataValue.md(result.target_table_markdown()),
+            "iterations": dg.MetadataValue.int(len(result.iterations)),
+            "simulations": dg.MetadataValue.int(result.simulations),
+            "replays": dg.MetadataValue.int(result.replays),
+            "duration_seconds": numeric(round(result.duration_seconds, 3)),
+            "start_parameter_set_id": dg.MetadataValue.int(result.start_parameter_set_id),
+            "best_parameter_set_id": _optional_int(result.best_parameter_set_id),
+            "best_run_id": _optional_int(result.best_run_id),
+            "applied": dg.MetadataValue.bool(result.applied),
+            "mode": result.mode,
+            "scenario_id": result.scenario_id,
+        },
+    )
+
+
+def _optional_int(value: int | None) -> dg.MetadataValue[Any]:
+    return dg.MetadataValue.null() if value is None else dg.MetadataValue.int(value)
+
+
+@dg.asset(group_name=OPTIMIZATION_GROUP, kinds={"python"})
+def optimization_results_summary(
+    compensation_optimization_loop: OptimizationResult,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The analyst's review of an optimization: targets, lever path, sensitivities, robustness."""
+    result = compensation_optimization_loop
+    metadata: dict[str, Any] = {
+        "optimization_id": dg.MetadataValue.int(result.optimization_id),
+        "explanation": result.explanation,
+        "targets": dg.MetadataValue.md(result.target_table_markdown()),
+        "lever_path": dg.MetadataValue.md(_records_markdown(result.lever_path)),
+        "sensitivities": dg.MetadataValue.md(_nested_markdown(result.sensitivities)),
+        "best_parameter_set_id": _optional_int(result.best_parameter_set_id),
+        "applied": dg.MetadataValue.bool(result.applied),
+    }
+    if result.robustness:
+        rows = [vars(row) for row in result.robustness]
+        metadata["robustness"] = dg.MetadataValue.md(_records_markdown(rows))
+    if result.robustness_warning:
+        metadata["robustness_warning"] = result.robustness_warning
+    if result.ignored_keys:
+        metadata["ignored_keys"] = ", ".join(result.ignored_keys)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _cell(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _records_markdown(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(none)"
+    header = list(dict.fromkeys(key for row in rows for key in row))
+    return markdown_table(header, [[_cell(row.get(key, "")) for key in header] for row in rows])
+
+
+def _nested_markdown(table: dict[str, dict[str, float]]) -> str:
+    rows = [{"": outer, **inner} for outer, inner in table.items()]
+    return _records_markdown(rows)

@@ -1,0 +1,116 @@
+"""`planwise dagster`: the UI serves the PlanWise jobs on 127.0.0.1 and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from planwise.cli.orchestration import DAGSTER_YAML, dagster_dev_command, prepare_dagster_home
+from planwise.workspace import Workspace
+
+JOBS_QUERY = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
+EXPECTED_JOBS = {
+    "multi_year_simulation",
+    "single_year_simulation",
+    "compensation_optimization_job",
+    "single_optimization_iteration",
+}
+START_TIMEOUT_SECONDS = 150
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _job_names(port: int) -> set[str] | None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": JOBS_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            payload = json.load(response)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    nodes = (payload.get("data") or {}).get("repositoriesOrError", {}).get("nodes") or []
+    return {job["name"] for node in nodes for job in node["jobs"]}
+
+
+def _ignore_sigint() -> None:
+    # What a script's `cmd &` does to a background command.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_the_dagster_home_is_the_workspace_s_with_telemetry_off(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "workspace")
+    home = prepare_dagster_home(workspace)
+    assert home == workspace.root / ".dagster"
+    assert (home / "dagster.yaml").read_text() == DAGSTER_YAML
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prepare_dagster_home(workspace)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    command = dagster_dev_command(3333)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("-m", 3) + 1] == "planwise_dagster"
+
+
+@pytest.mark.slow
+def test_planwise_dagster_serves_the_jobs_and_stops_on_sigterm(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    port = _free_port()
+    log_path = tmp_path / "dagster.log"
+    environment = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1"}
+    environment.pop("DAGSTER_HOME", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from planwise.cli import main; main()",
+                "dagster",
+                "--workspace",
+                str(workspace.root),
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+            preexec_fn=_ignore_sigint,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        names: set[str] | None = None
+        while time.monotonic() < deadline and process.poll() is None:
+            names = _job_names(port)
+            if names:
+                break
+            time.sleep(1)
+        assert names is not None, log_path.read_text(errors="replace")[-3000:]
+        assert names >= EXPECTED_JOBS
+        assert (workspace.root / ".dagster" / "dagster.yaml").exists()
+
+        process.terminate()  # SIGTERM to `planwise dagster`, which became `dagster dev`
+        assert process.wait(timeout=60) is not None
+    finally:
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(ProcessLookupError):  # anything left in its process group
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

@@ -1,0 +1,139 @@
+"""The tuning-loop jobs, run in-process on a 1,500-employee census, with their checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from dagster_support import check_results, dbt_checks_all_passed, execute, materialized
+
+import dagster as dg
+from planwise.optimization import evaluate
+from planwise.storage import parameter_store
+from planwise.workspace import Workspace
+
+MERIT_TARGET = {"median_merit_increase": {"target_value": 0.04, "tolerance_pct": 0.05}}
+
+
+def _reachable_targets(workspace: Workspace) -> dict[str, Any]:
+    """Median merit 4 % and a cost 2 % above today's, moving merit and COLA."""
+    probe = {"targets": {"total_compensation_cost": {"target_value": 1.0}}}
+    [cost] = evaluate(workspace, probe).values.values()
+    return {
+        "optimization": {"levers": ["merit_base", "cola_rate"], "max_iterations": 6},
+        "targets": {
+            "total_compensation_cost": {"target_value": round(cost * 1.02), "tolerance_pct": 0.01},
+            **MERIT_TARGET,
+        },
+    }
+
+
+def _loop_config(**config: Any) -> dict[str, Any]:
+    return {"ops": {"compensation_optimization_loop": {"config": config}}}
+
+
+def _logged_iterations(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    lines = [
+        line for entry in instance.all_logs(run_id) for line in entry.user_message.splitlines()
+    ]
+    return [line for line in lines if line.startswith("Iteration ")]
+
+
+def test_compensation_optimization_job_meets_the_targets_file(
+    workspace: Workspace, instance: dg.DagsterInstance
+) -> None:
+    workspace.targets_path.write_text(yaml.safe_dump(_reachable_targets(workspace)))
+    with workspace.database().connect(read_only=True) as connection:
+        active_before = parameter_store.active_parameter_set_id(connection, "default")
+
+    result = execute("compensation_optimization_job", instance)
+
+    loop = materialized(result, "compensation_optimization_loop")
+    assert loop["converged"] is True
+    assert loop["simulations"] >= 2
+    assert loop["duration_seconds"] > 0
+    assert loop["best_parameter_set_id"] != active_before
+    assert "| total_compensation_cost |" in loop["targets"]
+    lines = _logged_iterations(instance, result.run_id)
+    assert len(lines) == loop["iterations"]
+    assert all(" r=" in line for line in lines)
+
+    summary = materialized(result, "optimization_results_summary")
+    assert summary["optimization_id"] == loop["optimization_id"]
+    assert "merit_base[L1]" in summary["lever_path"]
+    checks = check_results(result)
+    assert checks["validate_optimization_convergence"].passed
+    assert checks["validate_optimization_results_quality"].passed
+    assert materialized(result, "fct_optimization_metrics")
+    assert dbt_checks_all_passed(result) > 50
+    with workspace.database().connect(read_only=True) as connection:
+        assert parameter_store.active_parameter_set_id(connection, "default") == active_before
+
+
+def test_single_optimization_iteration_evaluates_then_takes_one_more_step(
+    workspace: Workspace, instance: dg.DagsterInstance
+) -> None:
+    targets = _reachable_targets(workspace)
+
+    first = execute(
+        "single_optimization_iteration", instance, _loop_config(**targets, extra_iterations=1)
+    )
+    loop = materialized(first, "compensation_optimization_loop")
+    assert loop["simulations"] == 1
+    assert loop["converged"] is False
+    convergence = check_results(first)["validate_optimization_convergence"]
+    assert not convergence.passed
+    assert convergence.severity == dg.AssetCheckSeverity.WARN
+    assert "residual" in convergence.metadata["residuals"].value
+    assert check_results(first)["validate_optimization_results_quality"].passed
+
+    resumed = execute(
+        "single_optimization_iteration",
+        instance,
+        _loop_config(resume=loop["optimization_id"], extra_iterations=1, apply=True),
+    )
+    step = materialized(resumed, "compensation_optimization_loop")
+    assert step["optimization_id"] == loop["optimization_id"]
+    assert step["simulations"] > loop["simulations"]
+    assert check_results(resumed)["validate_optimization_results_quality"].passed
+    with workspace.database().connect(read_only=True) as connection:
+        active = parameter_store.active_parameter_set_id(connection, "default")
+    assert active == step["best_parameter_set_id"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param(
+            {"targets": {"no_such_metric": {"target_value": 1.0}}},
+            "unknown metric 'no_such_metric'",
+            id="unknown-metric",
+        ),
+        pytest.param(
+            {"targets": MERIT_TARGET, "targets_file": "elsewhere.yaml"},
+            "not both",
+            id="inline-and-file",
+        ),
+        pytest.param(
+            {"optimization": {"levers": ["merit_base"]}},
+            "optimization.levers goes in the targets file",
+            id="file-with-levers",
+        ),
+        pytest.param({"targets_file": "missing.yaml"}, "does not exist", id="missing-targets-file"),
+    ],
+)
+def test_bad_targets_fail_the_step_with_a_message(
+    workspace: Workspace, instance: dg.DagsterInstance, config: dict[str, Any], message: str
+) -> None:
+    from planwise_dagster import defs
+
+    result = defs.resolve_job_def("single_optimization_iteration").execute_in_process(
+        run_config=_loop_config(**config),
+        instance=instance,
+        asset_selection=[dg.AssetKey("compensation_optimization_loop")],
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert message in str(failure.step_failure_data.error)
