@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planwise.config import DatabaseSettings
 from planwise.errors import DatabaseLockedError, UserError
 from planwise.parameters.declarations import PARAMETERS
 from planwise.workspace import Workspace
@@ -46,6 +47,9 @@ __all__ = [
 
 DATABASE_ENV = "PLANWISE_DATABASE"
 DBT_PROJECT_ENV = "PLANWISE_DBT_PROJECT_DIR"
+# The workspace's DuckDB limits (planwise.yaml `database:`), read by profiles.yml.
+_MEMORY_LIMIT_ENV = "PLANWISE_DUCKDB_MEMORY_LIMIT"
+_THREADS_ENV = "PLANWISE_DUCKDB_THREADS"
 _ARTIFACTS_FOLDER = ".dbt"
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 _FAILED_TEST_STATUSES = frozenset({"fail", "error", "warn"})
@@ -332,8 +336,13 @@ def _run_dbt(
     from dbt.cli.main import dbtRunner  # heavy import: only when the analytics layer runs
 
     callbacks = [] if on_node is None else [_node_callback(on_node)]
+    database = (
+        workspace.settings().database if workspace.settings_path.exists() else DatabaseSettings()
+    )
     environment = {
         DATABASE_ENV: str(workspace.database_path),
+        _MEMORY_LIMIT_ENV: database.memory_limit,
+        _THREADS_ENV: str(database.threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     with _environment(environment):
@@ -352,10 +361,10 @@ def _run_dbt(
 
 
 def _release_database() -> None:
-    """Make sure dbt-duckdb holds no connection once dbt returns (single writer).
+    """Close dbt-duckdb's connection once dbt returns (single writer).
 
-    The profile sets keep_open: false, so this is a safety net for adapter versions that
-    keep the database open between invocations.
+    dbt-duckdb keeps the database open after a run (`keep_open` defaults to true, which
+    spares reopening the file for every node), which would lock other processes out.
     """
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager

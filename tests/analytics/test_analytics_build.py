@@ -12,7 +12,7 @@ import pytest
 from analytics_support import BuiltWorkspace, copy_workspace
 
 from planwise import analytics
-from planwise.analytics import build_analytics
+from planwise.analytics import NodeOutcome, build_analytics
 from planwise.errors import DatabaseLockedError, UserError
 from planwise.workspace import Workspace
 
@@ -134,6 +134,16 @@ def test_a_manifest_cached_on_disk_spares_a_new_process_the_parse(
     assert commands == ["build"]  # no parse
     assert result.success, result.failure_summary()
     assert result.models_built == ("fct_compensation_growth",)
+
+
+def test_progress_callback_sees_every_node(built: BuiltWorkspace, tmp_path: Path) -> None:
+    workspace = copy_workspace(built.workspace, tmp_path / "progress")
+    seen: list[NodeOutcome] = []
+    result = build_analytics(workspace, select="stg_scenarios", on_node=seen.append)
+    assert [(node.name, node.status) for node in seen] == [
+        (node.name, node.status) for node in result.nodes
+    ]
+    assert ("stg_scenarios", "success") in [(node.name, node.status) for node in seen]
 
 
 def test_a_selection_matching_nothing_is_a_user_error(built: BuiltWorkspace) -> None:
