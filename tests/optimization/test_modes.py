@@ -212,16 +212,6 @@ def test_the_variable_bounds_keep_every_moved_value_inside_the_family_bounds(mod
     assert reached["cola_rate"][:, 1:].max() == pytest.approx(0.04)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known defect: median_merit_increase is a step function of the per-level merit "
-        "(a median of merit_base[level] × rating multiplier); the solver's finite-difference "
-        "Jacobian only sees the level of the current median and stalls ~1.2 tolerances short "
-        "(with 10 simulations it stops as 'conflicting', though the targets are met exactly "
-        "by merit 4.5 % at levels 1–2)."
-    ),
-)
 def test_a_feasible_per_level_target_on_the_median_merit_converges(
     shared_workspace: Workspace,
 ) -> None:

@@ -77,9 +77,14 @@ def diagnose(
             f"improving; best so far: {misses}. Raise max_iterations or resume with "
             "'planwise optimize --resume ID'."
         )
+    why = (
+        f"{components} target value(s) against {free} free lever(s)"
+        if components > free
+        else f"the {free} free lever(s) move the targets in ways that cannot satisfy all of "
+        "them at once"
+    )
     return "conflicting", (
-        f"Conflicting targets: {components} target value(s) against {free} free lever(s) "
-        f"cannot all be met; the stored answer is the priority-weighted compromise "
+        f"Conflicting targets: {why}; the stored answer is the priority-weighted compromise "
         f"(weights high 3, medium 2, low 1). Missing: {misses}."
     )
 

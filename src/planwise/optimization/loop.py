@@ -242,15 +242,19 @@ def _run(loop: _Loop, budget: int, current: Evaluation, planned: PlannedRun) -> 
         if remaining <= 0:
             return "budget"
         candidate, exhausted = current, False
-        phases = [True, False] if tied_first else [False]
-        for tied in phases:
+        # Whole families first, then each level; on replays, a derivative-free polish last.
+        phases = [("family", "least_squares")] if tied_first else []
+        phases.append(("level", "least_squares"))
+        if space.replayable:
+            phases.append(("level", "powell"))
+        for grain, method in phases:
             if candidate.converged:
                 break
             subspace = (
                 Subspace.per_family(
                     candidate.point, space.lower, space.upper, space.typical, space.families
                 )
-                if tied
+                if grain == "family"
                 else Subspace.per_variable(candidate.point, space.lower, space.upper, space.typical)
             )
             if space.replayable:
@@ -268,6 +272,7 @@ def _run(loop: _Loop, budget: int, current: Evaluation, planned: PlannedRun) -> 
                 subspace,
                 mode,
                 allowed,
+                method,
             )
             candidate, exhausted = outcome.best, outcome.exhausted
         if candidate.cost >= current.cost * (1 - 1e-9) and not candidate.converged:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, minimize
 
 from planwise.metrics import RunMetrics
 from planwise.optimization.targets import Target
@@ -209,6 +209,7 @@ def solve(
     subspace: Subspace,
     mode: ModeSettings,
     max_evaluations: int,
+    method: str = "least_squares",
 ) -> SolveOutcome:
     """Bounded, damped least squares on the priority-weighted, tolerance-scaled residuals.
 
@@ -217,6 +218,10 @@ def solve(
     subspace; it stops as soon as an evaluation meets every tolerance. The structure term
     keeps a family's levels moving together unless the targets need otherwise, which keeps
     rank statistics such as the median merit smooth in the levers.
+
+    `method="powell"` minimizes the same objective without derivatives (scipy's bounded
+    Powell): its line searches cross the steps of a rank statistic (the median merit jumps
+    when the median moves to another level) where finite differences only see a flat slope.
     """
     root_weights = np.sqrt(current.weights)
     pull = math.sqrt(mode.regularization)
@@ -242,6 +247,20 @@ def solve(
 
     if subspace.dimensions == 0 or max_evaluations < 2:
         return SolveOutcome(best, None, exhausted=True)
+    if method == "powell":
+        try:
+            polished = minimize(
+                lambda y: float(np.sum(residuals(y) ** 2)),
+                np.zeros(subspace.dimensions),
+                method="Powell",
+                bounds=list(zip(subspace.lower, subspace.upper, strict=True)),
+                options={"maxfev": max_evaluations, "xtol": 1e-4, "ftol": 1e-6},
+            )
+        except _FoundError as found:
+            return SolveOutcome(found.evaluation, None, exhausted=False)
+        except _BudgetSpentError:
+            return SolveOutcome(best, None, exhausted=True)
+        return SolveOutcome(best, None, exhausted=not polished.success)
     try:
         fit = least_squares(
             residuals,
