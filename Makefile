@@ -32,12 +32,12 @@ typecheck: $(STAMP)
 ## Chromium for the browser test (tests/app): Debian's package, installed when missing and root.
 browser:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
-	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else echo "chromium is missing: run 'apt-get install -y chromium' as root" >&2; exit 1; fi
 
 ## Lint, types and the whole test suite.
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q --cov=planwise --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q --cov=planwise --cov=planwise_app --cov=planwise_dagster --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --output benchmarks/results/latest.json

@@ -107,7 +107,8 @@ def _optimize(employees: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         workspace = _workspace(employees, Path(folder) / "ws")
         baseline = service.run_simulation(workspace, years=YEARS, seed=SEED)
-        final_cost = baseline.metrics.per_year[max(baseline.metrics.years)]["total_compensation_cost"]
+        final_year = baseline.metrics.per_year[max(baseline.metrics.years)]
+        final_cost = final_year["total_compensation_cost"]
         three = json.loads(json.dumps(THREE_TARGETS))
         three["targets"]["total_compensation_cost"]["target_value"] = final_cost * 0.97
         for name, targets in (("one_target", ONE_TARGET), ("three_targets", three)):
@@ -169,7 +170,9 @@ def main() -> None:
             repeats = arguments.repeats if case != "optimize" else max(1, arguments.repeats // 2)
             output = subprocess.run(
                 [sys.executable, __file__, "--child", case, str(employees), str(repeats)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             result = json.loads(output.strip().splitlines()[-1])
             report["results"][f"{case}_{employees}"] = result

@@ -23,7 +23,7 @@ from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
     default_lever_set,
 )
-from planwise.parameters.loading import load_levers
+from planwise.parameters.loading import default_set_for, load_levers
 from planwise.simulation.engine import simulate
 from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
@@ -175,6 +175,7 @@ def run_simulation(
                 start_year=first,
                 end_year=first + count - 1,
                 settings=settings,
+                default_parameter_set_id=default_set_for(connection, scenario_id),
             )
             runs.write_outcomes(connection, run_id, result, metrics, with_baseline=True)
     return SimulationRun(
@@ -197,17 +198,22 @@ def continue_simulation(
     The result is identical to having simulated all the years in one call.
     """
     started = time.perf_counter()
-    settings = workspace.settings()
-    database = workspace.database(settings)
+    database = workspace.database()
     with database.connect(read_only=True) as connection:
         run = runs.load_run(connection, run_id)
+        settings = run.settings  # the run's own settings, not today's planwise.yaml
         first = run.end_year + 1
         if not 1 <= years <= MAX_YEARS - (run.end_year - run.start_year + 1):
             raise UserError(f"A run may cover at most {MAX_YEARS} years; cannot add {years}.")
         workforce: Workforce = runs.load_year_end_workforce(connection, run_id, run.end_year)
         stored = runs.load_run_metrics(connection, run_id)
         _, _, resolved = load_levers(
-            connection, settings, run.scenario_id, range(first, first + years), run.parameter_set_id
+            connection,
+            settings,
+            run.scenario_id,
+            range(first, first + years),
+            run.parameter_set_id,
+            run.default_parameter_set_id,
         )
     engine_started = time.perf_counter()
     result = simulate(

@@ -42,7 +42,7 @@ from planwise.optimization.solver import (
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
-from planwise.parameters.loading import load_levers
+from planwise.parameters.loading import default_set_for, load_levers
 from planwise.parameters.operations import export_levers
 from planwise.simulation.engine import PlannedRun, replay, simulate_planned
 from planwise.simulation.state import Workforce
@@ -155,6 +155,7 @@ class _Loop:
                 settings=self.settings,
                 purpose="optimization",
                 optimization_id=self.optimization_id,
+                default_parameter_set_id=default_set_for(self.connection, self.scenario_id),
             )
             runs.write_outcomes(connection, run_id, planned.result, metrics, with_baseline=True)
             record = self._make_record(kind, evaluation, metrics, set_id, run_id)

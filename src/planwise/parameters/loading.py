@@ -14,7 +14,7 @@ from planwise.parameters.levers import (
 )
 from planwise.storage import parameter_store
 
-__all__ = ["load_levers"]
+__all__ = ["default_set_for", "load_levers"]
 
 
 def load_levers(
@@ -23,8 +23,13 @@ def load_levers(
     scenario_id: str,
     years: range,
     parameter_set_id: int | None = None,
+    default_parameter_set_id: int | None = None,
 ) -> tuple[int, LeverSet, ResolvedLevers]:
-    """The (active or named) parameter set of a scenario, resolved for the years."""
+    """The (active or named) parameter set of a scenario, resolved for the years.
+
+    Gaps of another scenario's set are filled from the default scenario's active set, or
+    from `default_parameter_set_id` when given (a stored run's own).
+    """
     if not parameter_store.scenario_exists(connection, scenario_id):
         raise UserError(
             f"Unknown scenario '{scenario_id}'. Create it with "
@@ -36,8 +41,17 @@ def load_levers(
     lever_set = parameter_store.load_lever_set(connection, set_id)
     default_set: LeverSet | None = None
     if scenario_id != DEFAULT_SCENARIO:
-        default_id = parameter_store.active_parameter_set_id(connection, DEFAULT_SCENARIO)
+        default_id = default_parameter_set_id or parameter_store.active_parameter_set_id(
+            connection, DEFAULT_SCENARIO
+        )
         if default_id is not None:
             default_set = parameter_store.load_lever_set(connection, default_id)
     resolved = resolve_levers(list(years), settings.level_numbers, lever_set, default_set)
     return set_id, lever_set, resolved
+
+
+def default_set_for(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> int | None:
+    """The default scenario's active set that fills another scenario's gaps (None for default)."""
+    if scenario_id == DEFAULT_SCENARIO:
+        return None
+    return parameter_store.active_parameter_set_id(connection, DEFAULT_SCENARIO)

@@ -57,6 +57,13 @@ class RunRecord:
     finished_at: dt.datetime | None
     purpose: str
     optimization_id: int | None
+    default_parameter_set_id: int | None
+    settings_json: str
+
+    @property
+    def settings(self) -> Settings:
+        """The simulation settings the run was made with (not today's planwise.yaml)."""
+        return Settings.model_validate_json(self.settings_json)
 
 
 def _now() -> dt.datetime:
@@ -155,12 +162,18 @@ def insert_run(
     settings: Settings,
     purpose: str = "simulate",
     optimization_id: int | None = None,
+    default_parameter_set_id: int | None = None,
 ) -> int:
-    """Insert the run row (status `completed`; the caller's transaction makes it atomic)."""
+    """Insert the run row (status `completed`; the caller's transaction makes it atomic).
+
+    `default_parameter_set_id` is the default scenario's set that filled the gaps of
+    another scenario's levers, so a continued run resolves them the same way.
+    """
     (run_id,) = connection.execute("SELECT nextval('run_id_seq')").fetchone()  # type: ignore[misc]
     now = _now()
     connection.execute(
-        "INSERT INTO simulation_runs VALUES (?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO simulation_runs VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             scenario_id,
@@ -175,6 +188,7 @@ def insert_run(
             settings.model_dump_json(),
             purpose,
             optimization_id,
+            default_parameter_set_id,
         ],
     )
     return int(run_id)
@@ -229,7 +243,7 @@ def append_years(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: i
 
 _RUN_COLUMNS = (
     "run_id, scenario_id, parameter_set_id, census_id, seed, start_year, end_year, status, "
-    "started_at, finished_at, purpose, optimization_id"
+    "started_at, finished_at, purpose, optimization_id, default_parameter_set_id, settings_json"
 )
 
 

@@ -85,7 +85,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         code_version VARCHAR NOT NULL,
         settings_json VARCHAR NOT NULL,
         purpose VARCHAR NOT NULL,
-        optimization_id INTEGER
+        optimization_id INTEGER,
+        default_parameter_set_id INTEGER
     )""",
     """CREATE TABLE IF NOT EXISTS fct_yearly_events (
         event_id BIGINT NOT NULL,
