@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from planwise import service
+from planwise.analytics import build_analytics
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -181,7 +182,16 @@ def demo(
     stderr.print(f"Optimizing the levers to the demo targets in {chosen.targets_path} …")
     result = optimize(chosen, chosen.targets_path)
     render_result(result)
+    stderr.print("Building the dbt marts and running their data tests …")
+    analytics = build_analytics(chosen)
+    stdout.print(
+        f"Analytics: {len(analytics.models_built)} models, {len(analytics.tests_passed)} data "
+        f"tests passed, {len(analytics.tests_failed)} failed ({analytics.seconds:.1f} s)."
+    )
     stderr.print(f"Workspace: {chosen.root}")
+    if analytics.tests_failed or analytics.errors:
+        failed = ", ".join(analytics.tests_failed + analytics.errors)
+        raise UserError(f"The analytics build failed: {failed}.")
     if not result.converged:
         raise typer.Exit(EXIT_NOT_CONVERGED)
 
