@@ -6,6 +6,7 @@ calls into `planwise`. Only the open tab's script runs on a rerun.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -74,7 +75,7 @@ def main() -> None:
     for tab, (name, render) in zip(tabs, TABS.items(), strict=True):
         if tab.open:
             with tab:
-                render_guarded(name, lambda render=render: render(page))
+                render_guarded(name, functools.partial(render, page))
 
 
 main()

@@ -342,24 +342,30 @@ def _apply_buttons(page: Page, report: dict[str, Any]) -> None:
     before = report.get("start_parameter_set_id")
     active = page.state.active_set(str(report.get("scenario_id", page.scenario_id)))
     left, right = st.columns(2)
-    if left.button(
-        f"Apply the best set ({best})",
-        type="primary",
-        disabled=best is None or best == active,
-        key="optimize_apply",
-        help="Make the best parameter set active; the current set stays in history.",
+    if (
+        left.button(
+            f"Apply the best set ({best})",
+            type="primary",
+            disabled=best is None or best == active,
+            key="optimize_apply",
+            help="Make the best parameter set active; the current set stays in history.",
+        )
+        and best is not None
     ):
         apply_parameter_set(page.workspace, int(best))
         st.session_state[NOTICE_KEY] = (
             f"Parameter set {best} is now active (set {active} stays in the history)."
         )
         st.rerun()
-    if right.button(
-        f"Roll back to the set before ({before})",
-        disabled=before is None or best != active,
-        key="optimize_rollback",
-        help="After an apply: make the values active before this optimization active again "
-        "(recorded as a new set).",
+    if (
+        right.button(
+            f"Roll back to the set before ({before})",
+            disabled=before is None or best != active,
+            key="optimize_rollback",
+            help="After an apply: make the values active before this optimization active again "
+            "(recorded as a new set).",
+        )
+        and before is not None
     ):
         update = operations.rollback(
             page.workspace,

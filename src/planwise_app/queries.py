@@ -220,10 +220,13 @@ def optimization_iteration_records(
 ) -> list[dict[str, object]]:
     """The iterations as records (the shape of `IterationRecord`), JSON columns parsed."""
     frame = _iterations(database, optimization_id)
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    for record in records:
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    records: list[dict[str, object]] = []
+    for row in cleaned.to_dict("records"):
+        record = {str(key): value for key, value in row.items()}
         for column in ("levers", "metrics", "residuals"):
             record[column] = _parsed(record[column])
+        records.append(record)
     return records
 
 
