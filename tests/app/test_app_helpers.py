@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planwise.cli import app as cli
+from planwise.cli import ui as ui_command
 from planwise.cli.ui import streamlit_command
 from planwise.errors import UserError
 from planwise.optimization import load_targets
@@ -58,21 +58,20 @@ def test_the_streamlit_command_is_local_headless_and_sends_no_statistics() -> No
     assert command[-3:] == ["--", "--workspace", "/ws"]
 
 
-def test_planwise_ui_starts_the_app_for_the_workspace(
+def test_planwise_ui_becomes_the_app_for_the_workspace(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: dict[str, Any] = {}
 
-    def fake_run(command: list[str], env: dict[str, str], check: bool) -> Any:
-        started.update(command=command, env=env)
-        return subprocess.CompletedProcess(command, 0)
+    def fake_replace(argv: list[str], environment: dict[str, str]) -> None:
+        started.update(argv=argv, environment=environment)
 
-    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(ui_command, "replace_process", fake_replace)
     result = CliRunner().invoke(cli, ["ui", "--port", "8611", "--workspace", str(workspace.root)])
     assert result.exit_code == 0, result.output
-    assert started["command"] == streamlit_command(str(APP_SCRIPT), str(workspace.root), 8611)
-    assert started["env"][WORKSPACE_ENV] == str(workspace.root)
-    assert started["env"]["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
+    assert started["argv"] == streamlit_command(str(APP_SCRIPT), str(workspace.root), 8611)
+    assert started["environment"][WORKSPACE_ENV] == str(workspace.root)
+    assert started["environment"]["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
 
 
 def test_planwise_ui_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +15,7 @@ from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
 from planwise.errors import UserError
 from planwise.workspace import WORKSPACE_ENV
 
-__all__ = ["register", "streamlit_command"]
+__all__ = ["register", "replace_process", "streamlit_command"]
 
 HOST = "127.0.0.1"
 APP_PACKAGE = "planwise_app"
@@ -58,7 +58,8 @@ def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8501,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Start the analysts' app (Streamlit) for the workspace on 127.0.0.1; Ctrl+C stops it."""
+    """Start the analysts' app (Streamlit) for the workspace on 127.0.0.1; Ctrl+C (or
+    SIGTERM) stops it."""
     chosen = workspace_at(workspace)
     chosen.settings()  # a folder that is not a workspace fails here, with advice
     app_script = _app_script()
@@ -68,15 +69,20 @@ def ui(
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
     stderr.print(f"PlanWise app for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
-    try:
-        completed = subprocess.run(
-            streamlit_command(str(app_script), str(chosen.root), port),
-            env=environment,
-            check=False,
-        )
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    raise typer.Exit(completed.returncode)
+    replace_process(streamlit_command(str(app_script), str(chosen.root), port), environment)
+
+
+def replace_process(argv: list[str], environment: dict[str, str]) -> None:
+    """Become the Streamlit server: same PID, so whoever started us can stop it.
+
+    A process started in the background by a script inherits SIGINT as ignored; restore
+    the default handlers before the exec.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execve(argv[0], argv, environment)
 
 
 def register(app: typer.Typer) -> None:
