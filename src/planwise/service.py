@@ -10,6 +10,7 @@ import getpass
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from planwise.census import Census, generate_census
@@ -17,7 +18,6 @@ from planwise.census.load import read_census
 from planwise.config import Settings
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics, run_metrics, summarize
-from planwise.optimization.targets import EXAMPLE_TARGETS
 from planwise.parameters.csv_io import export_active_levers
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
@@ -78,7 +78,8 @@ def init_workspace(workspace: Workspace, settings: Settings | None = None) -> bo
             )
             created = True
     if not workspace.targets_path.exists():
-        workspace.targets_path.write_text(EXAMPLE_TARGETS, encoding="utf-8")
+        example = resources.files("planwise").joinpath("example_targets.yaml")
+        workspace.targets_path.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
     if not workspace.levers_path.exists():
         export_active_levers(workspace, workspace.levers_path)
     return created or not existed

@@ -41,9 +41,9 @@ from planwise.optimization.solver import (
 )
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets, load_targets
+from planwise.parameters.csv_io import export_active_levers
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
 from planwise.parameters.loading import default_set_for, load_levers
-from planwise.parameters.operations import export_levers
 from planwise.simulation.engine import PlannedRun, replay, simulate_planned
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
@@ -354,7 +354,7 @@ def optimize(
 def _refresh_levers_file(workspace: Workspace, scenario_id: str) -> None:
     """The workspace's comp_levers.csv mirrors the default scenario's active set."""
     if scenario_id == DEFAULT_SCENARIO:
-        export_levers(workspace, workspace.levers_path, scenario_id)
+        export_active_levers(workspace, workspace.levers_path, scenario_id)
 
 
 def _optimize(

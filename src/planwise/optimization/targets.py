@@ -23,7 +23,6 @@ from planwise.parameters.declarations import PARAMETERS, parameter_spec
 
 __all__ = [
     "DEFAULT_LEVERS",
-    "EXAMPLE_TARGETS",
     "IGNORED_KEYS",
     "MODES",
     "PRIORITY_WEIGHTS",
@@ -38,29 +37,6 @@ PRIORITY_WEIGHTS = {"high": 3.0, "medium": 2.0, "low": 1.0}
 DEFAULT_LEVERS = ("merit_base", "cola_rate", "new_hire_salary_adjustment")
 IGNORED_KEYS = frozenset({"adjustment_factor", "parallel_scenarios"})
 YEAR_WORDS = ("final", "each", "average")
-
-EXAMPLE_TARGETS = """\
-# Optimization targets for 'planwise optimize' (format: shared/design/tuning-loop.md).
-optimization:
-  max_iterations: 10            # full simulations the loop may spend
-  convergence_tolerance: 0.02   # default relative tolerance for targets that set none
-  mode: balanced                # conservative | balanced | aggressive
-  levers: [merit_base, cola_rate, new_hire_salary_adjustment]
-  robustness_seeds: 0           # re-check the answer on other seeds (0 = off)
-targets:
-  compensation_growth_cagr:     # average salary growth per year over the horizon
-    target_value: 0.045
-    tolerance: 0.0005           # ±0.05 percentage points
-    priority: high
-  median_merit_increase:
-    target_value: 0.035
-    tolerance: 0.001            # ±0.1 percentage points
-    priority: medium
-  new_hire_pay_ratio:           # new hires vs incumbents in the same level
-    target_value: 0.92
-    tolerance: 0.02
-    priority: low
-"""
 
 
 class _TargetSpec(BaseModel):
