@@ -1,17 +1,22 @@
 """What Dagster adds to the tuning loop on the 10,000-employee demo. Prints one JSON object.
 
-The same optimization (the demo workspace's targets.yaml) runs on fresh copies of one
+The demo's optimization (the workspace's own targets.yaml) runs on fresh copies of one
 workspace, alternately from the library (`planwise.optimization.optimize`) and as
 `compensation_optimization_job` executed in-process against a persistent Dagster instance
-(sqlite event log in a temporary DAGSTER_HOME, like `planwise dagster`). Both sides are
-timed after imports and definitions are loaded.
+(sqlite storage in a temporary DAGSTER_HOME, as under `planwise dagster`). Imports and the
+definitions are loaded before any timing.
 
-- `optimization_overhead_seconds`: the job's optimization part (inputs, loop, summary and
-  their checks) minus the library call — the figure the ≤ 2 s bar is about;
-- `analytics`: the job's dbt step (dagster-dbt, every data test as an asset check) next to
-  the library's in-process `build_analytics` of the same marts.
+- `overhead_seconds`: per job run, the run's wall time minus that of the `optimize` call
+  inside it (timed by a wrapper), i.e. everything Dagster adds around the same call: run
+  bookkeeping, event log, the inputs, the summary, the checks. Median over runs; this is
+  the figure the ≤ 2 s bar is about. `overhead_cpu_seconds` is the same in CPU time of this
+  process, which a shared machine disturbs less.
+- `library_seconds` / `job_seconds`: the two sides' wall times, for reference (the
+  optimization itself varies from run to run on a busy machine).
+- `analytics`: the job's dbt step (dagster-dbt, each data test an asset check; the first
+  build of a workspace parses the project) next to the library's `build_analytics`.
 
-    python benchmarks/dagster_overhead.py [--employees 10000] [--repeats 3]
+    python benchmarks/dagster_overhead.py [--employees 10000] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -30,13 +35,21 @@ from typing import Any
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
+import dagster as dg
 from planwise import service
 from planwise.analytics import build_analytics
 from planwise.optimization import optimize
 from planwise.workspace import WORKSPACE_ENV, Workspace
 
 DEMO_SEED = 20250101
+JOB = "compensation_optimization_job"
 DBT_STEP = "planwise_dbt_models"
+OPTIMIZATION_ASSETS = (
+    "census",
+    "comp_levers",
+    "compensation_optimization_loop",
+    "optimization_results_summary",
+)
 
 
 def _fresh_copy(template: Workspace, scratch: Path, name: str) -> Workspace:
@@ -45,76 +58,77 @@ def _fresh_copy(template: Workspace, scratch: Path, name: str) -> Workspace:
     return Workspace(root)
 
 
-def _library(workspace: Workspace, with_analytics: bool) -> dict[str, float]:
-    started, cpu = time.perf_counter(), time.process_time()
+def _library(workspace: Workspace) -> dict[str, float]:
+    started = time.perf_counter()
     result = optimize(workspace, workspace.targets_path)
-    optimized = time.perf_counter()
-    timings = {
-        "optimization": optimized - started,
-        "optimization_cpu": time.process_time() - cpu,
-        "simulations": float(result.simulations),
-    }
-    if with_analytics:
-        build_analytics(workspace)
-        timings["analytics"] = time.perf_counter() - optimized
-    return timings
+    return {"seconds": time.perf_counter() - started, "simulations": result.simulations}
 
 
-def _dagster(workspace: Workspace, instance: Any, with_analytics: bool) -> dict[str, float]:
-    import dagster as dg
+class _TimedOptimize:
+    """Stands in for `optimize` inside the loop asset and times each call."""
+
+    def __init__(self) -> None:
+        self.seconds = self.cpu_seconds = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            return optimize(*args, **kwargs)
+        finally:
+            self.seconds = time.perf_counter() - started
+            self.cpu_seconds = time.process_time() - cpu_started
+
+
+def _job(
+    workspace: Workspace, instance: dg.DagsterInstance, with_analytics: bool
+) -> dict[str, float]:
+    import planwise_dagster.optimization
     from planwise_dagster import defs
 
+    timed = _TimedOptimize()
+    planwise_dagster.optimization.optimize = timed  # type: ignore[attr-defined]
     os.environ[WORKSPACE_ENV] = str(workspace.root)
-    job = defs.resolve_job_def("compensation_optimization_job")
-    selection = None
-    if not with_analytics:
-        selection = [
-            dg.AssetKey(name)
-            for name in (
-                "census",
-                "comp_levers",
-                "compensation_optimization_loop",
-                "optimization_results_summary",
-            )
-        ]
-    started, cpu = time.perf_counter(), time.process_time()
-    result = job.execute_in_process(instance=instance, asset_selection=selection)
-    total = time.perf_counter() - started
-    timings = {"job": total, "optimization_cpu": time.process_time() - cpu}
+    selection = None if with_analytics else [dg.AssetKey(name) for name in OPTIMIZATION_ASSETS]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = defs.resolve_job_def(JOB).execute_in_process(
+        instance=instance, asset_selection=selection
+    )
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    timings = {
+        "seconds": seconds,
+        "overhead": seconds - timed.seconds,
+        "overhead_cpu": cpu_seconds - timed.cpu_seconds,
+    }
     if with_analytics:
-        step_seconds = _step_seconds(instance, result.run_id)
-        timings["analytics"] = step_seconds[DBT_STEP]
-        timings["optimization"] = total - step_seconds[DBT_STEP]
-    else:
-        timings["optimization"] = total
+        timings["analytics"] = _step_seconds(instance, result.run_id, DBT_STEP)
     return timings
 
 
-def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
-    import dagster as dg
-
-    starts: dict[str, float] = {}
-    durations: dict[str, float] = {}
+def _step_seconds(instance: dg.DagsterInstance, run_id: str, step_key: str) -> float:
+    started = finished = 0.0
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
-        if event is None or event.step_key is None:
+        if event is None or event.step_key != step_key:
             continue
         if event.event_type == dg.DagsterEventType.STEP_START:
-            starts[event.step_key] = entry.timestamp
+            started = entry.timestamp
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-            durations[event.step_key] = entry.timestamp - starts[event.step_key]
-    return durations
+            finished = entry.timestamp
+    return finished - started
+
+
+def _median(rows: list[dict[str, float]], key: str) -> float:
+    return round(statistics.median(row[key] for row in rows), 3)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--employees", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     arguments = parser.parse_args()
 
-    import dagster as dg
-
-    # dbt and Dagster print progress on stdout; the report alone goes to the real stdout.
+    # dbt and Dagster print progress on stdout: the report alone goes to the real stdout.
     report_stream = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -125,7 +139,7 @@ def main() -> None:
         service.init_workspace(template)
         service.generate_census_into(template, arguments.employees, DEMO_SEED)
         started = time.perf_counter()
-        from planwise_dagster import defs  # noqa: F401  (load once, outside the timings)
+        from planwise_dagster import defs  # noqa: F401  (loaded once, before any timing)
 
         load_seconds = time.perf_counter() - started
         home = scratch / "dagster_home"
@@ -135,42 +149,42 @@ def main() -> None:
         instance = dg.DagsterInstance.get()
 
         # Warm-up: first calls pay for lazy imports and caches on both sides.
-        _library(_fresh_copy(template, scratch, "warm-library"), with_analytics=False)
-        _dagster(_fresh_copy(template, scratch, "warm-dagster"), instance, with_analytics=False)
-
+        _library(_fresh_copy(template, scratch, "warm-library"))
+        _job(_fresh_copy(template, scratch, "warm-job"), instance, with_analytics=False)
         library: list[dict[str, float]] = []
-        dagster: list[dict[str, float]] = []
+        job: list[dict[str, float]] = []
         for repeat in range(arguments.repeats):
-            library.append(_library(_fresh_copy(template, scratch, f"lib-{repeat}"), False))
-            dagster.append(
-                _dagster(_fresh_copy(template, scratch, f"dg-{repeat}"), instance, False)
-            )
-        library_full = _library(_fresh_copy(template, scratch, "lib-full"), with_analytics=True)
-        dagster_full = _dagster(_fresh_copy(template, scratch, "dg-full"), instance, True)
+            library.append(_library(_fresh_copy(template, scratch, f"library-{repeat}")))
+            job.append(_job(_fresh_copy(template, scratch, f"job-{repeat}"), instance, False))
+
+        analytics_library = _fresh_copy(template, scratch, "analytics-library")
+        _library(analytics_library)
+        library_build = build_analytics(analytics_library).seconds
+        full = _job(_fresh_copy(template, scratch, "analytics-job"), instance, True)
         instance.dispose()
 
-    library_median = statistics.median(item["optimization"] for item in library)
-    dagster_median = statistics.median(item["optimization"] for item in dagster)
-    cpu_overhead = statistics.median(
-        item["optimization_cpu"] for item in dagster
-    ) - statistics.median(item["optimization_cpu"] for item in library)
+    overhead = _median(job, "overhead")
     report = {
         "employees": arguments.employees,
         "repeats": arguments.repeats,
         "simulations": library[0]["simulations"],
-        "definitions_load_seconds": round(load_seconds, 3),
-        "library_optimization_seconds": [round(item["optimization"], 3) for item in library],
-        "dagster_optimization_seconds": [round(item["optimization"], 3) for item in dagster],
-        "optimization_overhead_seconds": round(dagster_median - library_median, 3),
-        "optimization_overhead_cpu_seconds": round(cpu_overhead, 3),
+        "overhead_seconds": overhead,
+        "overhead_cpu_seconds": _median(job, "overhead_cpu"),
         "bar_seconds": 2.0,
-        "within_bar": dagster_median - library_median <= 2.0,
-        "analytics": {
-            "library_build_seconds": round(library_full["analytics"], 3),
-            "dagster_dbt_step_seconds": round(dagster_full["analytics"], 3),
-            "overhead_seconds": round(dagster_full["analytics"] - library_full["analytics"], 3),
+        "within_bar": overhead <= 2.0,
+        "library_seconds": _median(library, "seconds"),
+        "job_seconds": _median(job, "seconds"),
+        "runs": {
+            "library_seconds": [round(row["seconds"], 3) for row in library],
+            "job_seconds": [round(row["seconds"], 3) for row in job],
+            "overhead_seconds": [round(row["overhead"], 3) for row in job],
         },
-        "full_job_seconds": round(dagster_full["job"], 3),
+        "analytics": {
+            "library_build_seconds": round(library_build, 3),
+            "job_dbt_step_seconds": round(full["analytics"], 3),
+            "full_job_seconds": round(full["seconds"], 3),
+        },
+        "definitions_load_seconds": round(load_seconds, 3),
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2),

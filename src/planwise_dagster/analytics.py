@@ -21,6 +21,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from filelock import FileLock
 
 import dagster as dg
 from planwise.analytics import DATABASE_ENV, dbt_project_dir
@@ -56,6 +57,7 @@ SOURCE_ASSETS: Mapping[str, str] = {
 
 # The venv's own dbt: a bare `dbt` is not on PATH when Python is run by its full path.
 _DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+_PARSE_TIMEOUT_SECONDS = 300
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds")
 
 
@@ -86,13 +88,26 @@ def _executable() -> str:
     return str(_DBT_EXECUTABLE) if _DBT_EXECUTABLE.exists() else "dbt"
 
 
+def _is_stale(manifest: Path, project_dir: Path) -> bool:
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_input(project_dir)
+
+
 def prepared_project() -> DbtProject:
     """The dbt project with a current manifest: `dbt parse` runs only when it is missing or
-    older than a project file (dagster-dbt needs the manifest to define the assets)."""
+    older than a project file (dagster-dbt needs the manifest to define the assets).
+
+    The code server, the run workers and the tests load this module at the same time; a
+    file lock lets one of them parse while the others wait for its manifest.
+    """
     project = DbtProject(project_dir=dbt_project_dir())
     manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_input(project.project_dir):
-        dbt_resource(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    if _is_stale(manifest, project.project_dir):
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(manifest.with_name("manifest.lock"), timeout=_PARSE_TIMEOUT_SECONDS):
+            if _is_stale(manifest, project.project_dir):
+                dbt_resource(project).cli(
+                    ["parse", "--quiet"], target_path=project.target_path
+                ).wait()
     return project
 
 

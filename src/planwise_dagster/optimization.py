@@ -163,8 +163,8 @@ def compensation_optimization_loop(
 ) -> dg.Output[OptimizationResult]:
     """The tuning loop: lever values that meet every target within tolerance, or why not.
 
-    Every iteration is a full simulation stored with its parameter set and run; the best
-    set is always stored and becomes active only with `apply`.
+    Every full simulation is stored with its parameter set and run; the best set is always
+    stored, and becomes the scenario's active set only with `apply`.
     """
     workspace = planwise.workspace()
     log_iteration = _IterationLog(context.log)
