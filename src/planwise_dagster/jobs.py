@@ -5,15 +5,24 @@ it used), its own assets with their checks, and — except the one-step debuggin
 dbt marts with their data tests, built once at the end.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the config mappings' annotations.
 
 import dagster as dg
 from planwise_dagster.analytics import planwise_dbt_models
 from planwise_dagster.optimization import (
+    OptimizationConfig,
+    TuningConfig,
     compensation_optimization_loop,
     optimization_results_summary,
 )
-from planwise_dagster.simulation import census, comp_levers, workforce_simulation
+from planwise_dagster.simulation import (
+    LeversConfig,
+    SimulationConfig,
+    SingleYearConfig,
+    census,
+    comp_levers,
+    workforce_simulation,
+)
 
 __all__ = ["JOBS"]
 
@@ -23,6 +32,30 @@ _OPTIMIZATION = _INPUTS | dg.AssetSelection.assets(
     compensation_optimization_loop, optimization_results_summary
 )
 _ANALYTICS = dg.AssetSelection.assets(planwise_dbt_models)
+
+
+@dg.config_mapping
+def _one_year(config: SingleYearConfig) -> dg.RunConfig:
+    return dg.RunConfig(
+        ops={
+            "comp_levers": LeversConfig(scenario_id=config.scenario_id),
+            "workforce_simulation": SimulationConfig(
+                scenario_id=config.scenario_id, years=1, run_id=config.run_id
+            ),
+        }
+    )
+
+
+@dg.config_mapping
+def _one_step(config: TuningConfig) -> dg.RunConfig:
+    step = OptimizationConfig(**config.model_dump(), extra_iterations=1)
+    return dg.RunConfig(
+        ops={
+            "comp_levers": LeversConfig(scenario_id=config.scenario_id),
+            "compensation_optimization_loop": step,
+        }
+    )
+
 
 JOBS = [
     dg.define_asset_job(
@@ -38,7 +71,7 @@ JOBS = [
             "same figures as simulating all the years at once); leave it unset to start a new "
             "one-year run."
         ),
-        config={"ops": {"workforce_simulation": {"config": {"years": 1}}}},
+        config=_one_year,
     ),
     dg.define_asset_job(
         "compensation_optimization_job",
@@ -53,6 +86,6 @@ JOBS = [
             "to take one more step; leave it unset to start one that evaluates the current "
             "levers against the targets (and can be resumed)."
         ),
-        config={"ops": {"compensation_optimization_loop": {"config": {"extra_iterations": 1}}}},
+        config=_one_step,
     ),
 ]

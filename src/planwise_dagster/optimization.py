@@ -20,6 +20,7 @@ __all__ = [
     "OptimizationConfig",
     "OptimizationOptions",
     "TargetConfig",
+    "TuningConfig",
     "compensation_optimization_loop",
     "iteration_line",
     "optimization_results_summary",
@@ -59,7 +60,7 @@ class OptimizationOptions(dg.Config):
 _FILE_OVERRIDES = frozenset({"max_iterations", "convergence_tolerance", "mode"})
 
 
-class OptimizationConfig(dg.Config):
+class TuningConfig(dg.Config):
     """The targets inline (the same blocks as targets.yaml) or a targets file."""
 
     targets: dict[str, TargetConfig] | None = Field(
@@ -78,9 +79,6 @@ class OptimizationConfig(dg.Config):
     apply: bool = Field(False, description="Make the best parameter set active.")
     resume: int | None = Field(
         None, description="Continue this stored optimization from its last full simulation."
-    )
-    extra_iterations: int | None = Field(
-        None, description="Full simulations to spend (default: max_iterations)."
     )
 
     def options(self) -> dict[str, Any]:
@@ -119,6 +117,14 @@ class OptimizationConfig(dg.Config):
             "max_iterations": options.get("max_iterations"),
             "tolerance": options.get("convergence_tolerance"),
         }
+
+
+class OptimizationConfig(TuningConfig):
+    """The loop's configuration: the targets, and how many full simulations to spend."""
+
+    extra_iterations: int | None = Field(
+        None, description="Full simulations to spend (default: max_iterations)."
+    )
 
 
 def _year(key: str, value: Any) -> Any:

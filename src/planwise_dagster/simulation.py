@@ -14,7 +14,14 @@ from planwise.storage import census_store, parameter_store
 from planwise_dagster.metadata import lever_table_markdown, run_metadata
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 
-__all__ = ["LeversConfig", "SimulationConfig", "census", "comp_levers", "workforce_simulation"]
+__all__ = [
+    "LeversConfig",
+    "SimulationConfig",
+    "SingleYearConfig",
+    "census",
+    "comp_levers",
+    "workforce_simulation",
+]
 
 INPUTS_GROUP = "inputs"
 SIMULATION_GROUP = "simulation"
@@ -40,6 +47,15 @@ class SimulationConfig(dg.Config):
         None,
         description="Extend this stored run by `years` (default 1), from its stored last year.",
     )
+
+
+class SingleYearConfig(dg.Config):
+    """One more year of a stored run, or a new one-year run."""
+
+    run_id: int | None = Field(
+        None, description="Continue this stored run by one year; unset: a new one-year run."
+    )
+    scenario_id: str = Field(DEFAULT_SCENARIO, description="Scenario of a new run.")
 
 
 @dg.asset(group_name=INPUTS_GROUP, kinds={"duckdb"})
@@ -91,6 +107,7 @@ def workforce_simulation(
     workspace = planwise.workspace()
 
     def log_year(outcome: YearOutcome) -> None:
+        # planwise_app.launch follows these lines for its progress bar: keep the wording.
         context.log.info(f"Simulated {outcome.year}")
 
     with user_errors_as_failures():

@@ -29,10 +29,6 @@ def _reachable_targets(workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def _loop_config(**config: Any) -> dict[str, Any]:
-    return {"ops": {"compensation_optimization_loop": {"config": config}}}
-
-
 def _logged_iterations(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     lines = [
         line for entry in instance.all_logs(run_id) for line in entry.user_message.splitlines()
@@ -76,9 +72,7 @@ def test_single_optimization_iteration_evaluates_then_takes_one_more_step(
 ) -> None:
     targets = _reachable_targets(workspace)
 
-    first = execute(
-        "single_optimization_iteration", instance, _loop_config(**targets, extra_iterations=1)
-    )
+    first = execute("single_optimization_iteration", instance, targets)
     loop = materialized(first, "compensation_optimization_loop")
     assert loop["simulations"] == 1
     assert loop["converged"] is False
@@ -91,7 +85,7 @@ def test_single_optimization_iteration_evaluates_then_takes_one_more_step(
     resumed = execute(
         "single_optimization_iteration",
         instance,
-        _loop_config(resume=loop["optimization_id"], extra_iterations=1, apply=True),
+        {"resume": loop["optimization_id"], "apply": True},
     )
     step = materialized(resumed, "compensation_optimization_loop")
     assert step["optimization_id"] == loop["optimization_id"]
@@ -129,7 +123,7 @@ def test_bad_targets_fail_the_step_with_a_message(
     from planwise_dagster import defs
 
     result = defs.resolve_job_def("single_optimization_iteration").execute_in_process(
-        run_config=_loop_config(**config),
+        run_config=config,
         instance=instance,
         asset_selection=[dg.AssetKey("compensation_optimization_loop")],
         raise_on_error=False,

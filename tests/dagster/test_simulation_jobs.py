@@ -39,10 +39,7 @@ def test_single_year_simulation_continues_a_run_to_the_multi_year_figures(
     assert dbt_checks_all_passed(first) > 50
     for _ in range(YEARS - 1):
         execute(
-            "single_year_simulation",
-            instance,
-            {"ops": {"workforce_simulation": {"config": {"run_id": run_id}}}},
-            assets=["workforce_simulation"],
+            "single_year_simulation", instance, {"run_id": run_id}, assets=["workforce_simulation"]
         )
     whole = execute("multi_year_simulation", instance, assets=["workforce_simulation"])
     whole_id = materialized(whole, "workforce_simulation")["run_id"]
