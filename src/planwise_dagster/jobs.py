@@ -39,8 +39,8 @@ def _one_year(config: SingleYearConfig) -> dg.RunConfig:
     return dg.RunConfig(
         ops={
             "comp_levers": LeversConfig(scenario_id=config.scenario_id),
-            "workforce_simulation": SimulationConfig(
-                scenario_id=config.scenario_id, years=1, run_id=config.run_id
+            "workforce_simulation": SimulationConfig.model_validate(
+                {"scenario_id": config.scenario_id, "years": 1, "run_id": config.run_id}
             ),
         }
     )
