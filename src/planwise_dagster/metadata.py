@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
-from planwise.metrics import METRICS, RunMetrics
+from planwise.metrics import METRICS, RunMetrics, format_metric
 from planwise.parameters import PARAMETERS, ResolvedLevers
 
 __all__ = [
-    "format_value",
     "lever_table_markdown",
     "markdown_table",
     "metrics_markdown",
@@ -21,20 +20,6 @@ __all__ = [
 
 
 _HEADLINE = ("headcount", "total_compensation_cost", "average_salary", "median_merit_increase")
-
-
-def format_value(name: str, value: float | None) -> str:
-    """A metric value in its unit (count, currency, rate, ratio); `–` when undefined."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    unit = METRICS[name].unit if name in METRICS else "ratio"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "currency":
-        return f"${value:,.0f}"
-    if unit == "rate":
-        return f"{value * 100:.2f}%"
-    return f"{value:.4f}"
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -49,9 +34,11 @@ def metrics_markdown(metrics: RunMetrics) -> str:
     rows: list[list[object]] = []
     for name, spec in METRICS.items():
         if spec.per_year:
-            rows.append([name, *(format_value(name, metrics.per_year[y].get(name)) for y in years)])
+            rows.append(
+                [name, *(format_metric(name, metrics.per_year[y].get(name)) for y in years)]
+            )
     for name, value in metrics.horizon.items():
-        rows.append([name, format_value(name, value), *([""] * (len(years) - 1))])
+        rows.append([name, format_metric(name, value), *([""] * (len(years) - 1))])
     return markdown_table(["metric", *(str(year) for year in years)], rows)
 
 
@@ -59,13 +46,12 @@ def lever_table_markdown(resolved: ResolvedLevers) -> str:
     """Each lever by job level for every simulated year; locked values marked 🔒."""
     rows: list[list[object]] = []
     for spec in PARAMETERS:
-        for year in resolved.years:
-            cells = []
-            for level in resolved.levels:
-                row = resolved.years.index(year)
-                value = float(resolved.values[spec.name][row, level])
-                lock = " 🔒" if resolved.locked[spec.name][row, level] else ""
-                cells.append(f"{value:g}{lock}")
+        values, locked = resolved.values[spec.name], resolved.locked[spec.name]
+        for row, year in enumerate(resolved.years):
+            cells = [
+                f"{values[row, level]:g}{' 🔒' if locked[row, level] else ''}"
+                for level in resolved.levels
+            ]
             rows.append([spec.name, year, *cells])
     header = ["lever", "year", *(f"level {level}" for level in resolved.levels)]
     return markdown_table(header, rows)
