@@ -310,7 +310,7 @@ def _start(
 
 def optimize(
     workspace: Workspace,
-    targets: Targets | Path | str | Mapping[str, Any],
+    targets: Targets | Path | str | Mapping[str, Any] | None,
     *,
     scenario_id: str = DEFAULT_SCENARIO,
     mode: str | None = None,
@@ -360,7 +360,7 @@ def _refresh_levers_file(workspace: Workspace, scenario_id: str) -> None:
 def _optimize(
     connection: duckdb.DuckDBPyConnection,
     settings: Settings,
-    targets: Targets | Path | str | Mapping[str, Any],
+    targets: Targets | Path | str | Mapping[str, Any] | None,
     *,
     scenario_id: str,
     mode: str | None,
@@ -385,6 +385,8 @@ def _optimize(
             max_iterations=max_iterations,
             tolerance=tolerance,
         )
+    elif targets is None:
+        raise UserError("An optimization needs targets (a targets file or mapping).")
     elif not isinstance(targets, Targets) or mode or max_iterations or tolerance:
         source = targets.source if isinstance(targets, Targets) else targets
         targets = load_targets(
@@ -449,7 +451,7 @@ def _optimize(
         current, planned = loop.simulate(space.start, "start", store_as=start_set_id)
 
     reason = _run(loop, budget, current, planned)
-    return _finish(loop, reason, planned, apply, time.perf_counter() - started)
+    return _finish(loop, reason, planned, apply, started)
 
 
 def _restore(loop: _Loop, record: IterationRecord, point: FloatArray) -> Evaluation:
@@ -466,7 +468,7 @@ def _restore(loop: _Loop, record: IterationRecord, point: FloatArray) -> Evaluat
 
 
 def _finish(
-    loop: _Loop, reason: str, planned: PlannedRun, apply: bool, duration: float
+    loop: _Loop, reason: str, planned: PlannedRun, apply: bool, started: float
 ) -> OptimizationResult:
     best, best_set, best_run = loop.best()
     start = loop.full[0][0]
@@ -517,9 +519,11 @@ def _finish(
         sensitivities=sensitivities(loop.space, best, jacobian),
         robustness=robustness,
         robustness_warning=warning,
-        duration_seconds=duration,
+        duration_seconds=0.0,
         ignored_keys=list(loop.targets.ignored),
     )
+    # The whole call: sensitivities and robustness included, up to the final write.
+    result.duration_seconds = time.perf_counter() - started
     with atomic(loop.connection) as connection:
         report = result.to_dict()
         report.pop("iterations")
