@@ -13,10 +13,11 @@ Choices the design leaves open, fixed here and mirrored in SQL:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from planwise.simulation.outputs import EventType, SimulationResult, StatusCode, YearOutcome
 from planwise.simulation.state import Workforce
@@ -159,19 +160,13 @@ def _spend(outcome: YearOutcome, event_type: EventType) -> float:
     return float((events.new_salary[chosen] - events.previous_salary[chosen]).sum())
 
 
-def year_metrics(outcome: YearOutcome, previous: YearSummary) -> dict[str, float]:
-    """The §7 metrics of one simulated year."""
-    snapshot = outcome.snapshot
-    active = snapshot.is_active
-    salary = snapshot.annual_salary[active]
-    level = snapshot.job_level[active]
-    status = snapshot.status_code[active]
-    headcount = int(active.sum())
-    cost = float(snapshot.prorated_compensation.sum())
-    average = float(salary.mean()) if headcount else math.nan
-    continuing = snapshot.status_code == StatusCode.CONTINUOUS_ACTIVE
-    merit = outcome.events.merit_rate[outcome.events.event_type == EventType.MERIT_INCREASE]
+_SUMMARY = frozenset({"headcount", "total_compensation_cost", "average_salary", "median_salary"})
 
+
+def _level_metrics(
+    salary: npt.NDArray[np.float64], level: npt.NDArray[np.int64], status: npt.NDArray[np.int8]
+) -> dict[str, float]:
+    """new_hire_pay_ratio and pay_dispersion: both need a pass over the levels."""
     ratios, weights, dispersions = [], [], []
     for value in np.unique(level):
         in_level = level == value
@@ -182,10 +177,28 @@ def year_metrics(outcome: YearOutcome, previous: YearSummary) -> dict[str, float
         if len(new_hires) and len(incumbents):
             ratios.append(float(np.median(new_hires) / np.median(incumbents)))
             weights.append(float(in_level.sum()))
-
-    gender = snapshot.gender[active]
-    female, male = salary[gender == "F"], salary[gender == "M"]
     return {
+        "new_hire_pay_ratio": float(np.average(ratios, weights=weights)) if ratios else math.nan,
+        "pay_dispersion": float(np.mean(dispersions)) if dispersions else math.nan,
+    }
+
+
+def year_metrics(
+    outcome: YearOutcome, previous: YearSummary, only: Collection[str] | None = None
+) -> dict[str, float]:
+    """The §7 metrics of one simulated year.
+
+    `only` limits the work to the named metrics (the tuning loop's replays need just their
+    targets'); the four figures the next year's growth needs are always computed.
+    """
+    wanted = set(METRICS) if only is None else set(only) | _SUMMARY
+    snapshot = outcome.snapshot
+    active = snapshot.is_active
+    salary = snapshot.annual_salary[active]
+    headcount = int(active.sum())
+    cost = float(snapshot.prorated_compensation.sum())
+    average = float(salary.mean()) if headcount else math.nan
+    metrics = {
         "headcount": float(headcount),
         "headcount_growth": _ratio(headcount, previous.headcount),
         "total_compensation_cost": cost,
@@ -193,22 +206,42 @@ def year_metrics(outcome: YearOutcome, previous: YearSummary) -> dict[str, float
         "average_salary": average,
         "median_salary": _median(salary),
         "average_compensation_growth": _ratio(average, previous.average_salary),
-        "continuing_salary_growth": float(
-            (snapshot.annual_salary[continuing] / snapshot.start_annual_salary[continuing]).mean()
-            - 1.0
-        )
-        if continuing.any()
-        else math.nan,
-        "median_merit_increase": _median(merit),
-        "merit_spend": _spend(outcome, EventType.MERIT_INCREASE),
-        "cola_spend": _spend(outcome, EventType.COLA),
-        "promotion_spend": _spend(outcome, EventType.PROMOTION),
-        "new_hire_pay_ratio": float(np.average(ratios, weights=weights)) if ratios else math.nan,
-        "pay_dispersion": float(np.mean(dispersions)) if dispersions else math.nan,
-        "gender_pay_gap": 1.0 - _median(female) / _median(male)
-        if len(female) and len(male)
-        else math.nan,
     }
+    if "continuing_salary_growth" in wanted:
+        continuing = snapshot.status_code == StatusCode.CONTINUOUS_ACTIVE
+        metrics["continuing_salary_growth"] = (
+            float(
+                (
+                    snapshot.annual_salary[continuing] / snapshot.start_annual_salary[continuing]
+                ).mean()
+                - 1.0
+            )
+            if continuing.any()
+            else math.nan
+        )
+    if "median_merit_increase" in wanted:
+        events = outcome.events
+        metrics["median_merit_increase"] = _median(
+            events.merit_rate[events.event_type == EventType.MERIT_INCREASE]
+        )
+    for name, event_type in (
+        ("merit_spend", EventType.MERIT_INCREASE),
+        ("cola_spend", EventType.COLA),
+        ("promotion_spend", EventType.PROMOTION),
+    ):
+        if name in wanted:
+            metrics[name] = _spend(outcome, event_type)
+    if wanted & {"new_hire_pay_ratio", "pay_dispersion"}:
+        metrics.update(
+            _level_metrics(salary, snapshot.job_level[active], snapshot.status_code[active])
+        )
+    if "gender_pay_gap" in wanted:
+        gender = snapshot.gender[active]
+        female, male = salary[gender == "F"], salary[gender == "M"]
+        metrics["gender_pay_gap"] = (
+            1.0 - _median(female) / _median(male) if len(female) and len(male) else math.nan
+        )
+    return {name: metrics[name] for name in METRICS if name in metrics}
 
 
 def summarize(year: int, metrics: Mapping[str, float]) -> YearSummary:
@@ -259,17 +292,19 @@ def run_metrics(
     baseline: YearSummary | None = None,
     previous: YearSummary | None = None,
     earlier_years: Iterable[tuple[int, Mapping[str, float]]] = (),
+    only: Collection[str] | None = None,
 ) -> RunMetrics:
     """Per-year and horizon metrics of a run.
 
     A continued run passes the stored `baseline`, the stored summary of the year before its
-    first new year (`previous`) and the stored metrics of its earlier years.
+    first new year (`previous`) and the stored metrics of its earlier years. `only` limits
+    the per-year work to the named metrics (see `year_metrics`).
     """
     base = baseline or baseline_summary(result.starting_workforce, result.start_year)
     per_year: dict[int, dict[str, float]] = {year: dict(values) for year, values in earlier_years}
     last = previous or base
     for outcome in result.outcomes:
-        metrics = year_metrics(outcome, last)
+        metrics = year_metrics(outcome, last, only)
         per_year[outcome.year] = metrics
         last = summarize(outcome.year, metrics)
     return RunMetrics(base, per_year, horizon_metrics(per_year, base))

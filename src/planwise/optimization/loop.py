@@ -176,7 +176,7 @@ class _Loop:
 
     def replay(self, planned: PlannedRun, point: FloatArray) -> Evaluation:
         result = replay(planned, self.settings, self.space.resolved(point))
-        metrics = run_metrics(result)
+        metrics = run_metrics(result, only={target.metric for target in self.targets.targets})
         evaluation = evaluate_targets(metrics, self.targets.targets, point)
         self.replays += 1
         record = self._make_record("replay", evaluation, metrics, None, None)
