@@ -24,7 +24,6 @@ from planwise.metrics import RunMetrics, run_metrics
 from planwise.parameters import DEFAULT_SCENARIO, LeverSet, ResolvedLevers, resolve_levers
 from planwise.parameters.validation import LeverDomain, validate_lever_value
 from planwise.simulation import (
-    STRUCTURAL_PARAMETERS,
     PlannedRun,
     Workforce,
     replay,
@@ -248,11 +247,7 @@ def project(
     engine's exact pay replay on the reference's plans gives the full simulation's figures
     at a fraction of the cost; a structural lever needs the full simulation.
     """
-    structural_same = all(
-        (levers.values[name] == reference.planned.levers.values[name]).all()
-        for name in STRUCTURAL_PARAMETERS
-    )
-    if structural_same:
+    if reference.planned.can_replay(levers):
         result = replay(reference.planned, settings, levers)
         return run_metrics(result), "pay replayed on the active set's plan (exact)"
     result = simulate(

@@ -39,6 +39,13 @@ class PlannedRun:
     plans: tuple[YearPlan, ...]
     levers: ResolvedLevers
 
+    def can_replay(self, levers: ResolvedLevers) -> bool:
+        """True when `levers` keep every structural lever, so `replay` is exact."""
+        return all(
+            (levers.values[name] == self.levers.values[name]).all()
+            for name in STRUCTURAL_PARAMETERS
+        )
+
 
 def simulate_year(
     workforce: Workforce,
@@ -109,9 +116,9 @@ def replay(run: PlannedRun, settings: Settings, levers: ResolvedLevers) -> Simul
     Exact: equal to a full simulation with `levers`, as long as the structural levers
     (`STRUCTURAL_PARAMETERS`) are unchanged; a ValueError says so otherwise.
     """
-    for name in STRUCTURAL_PARAMETERS:
-        if not (levers.values[name] == run.levers.values[name]).all():
-            raise ValueError(f"a replay cannot change {name}: it decides who is promoted")
+    if not run.can_replay(levers):
+        changed = ", ".join(sorted(STRUCTURAL_PARAMETERS))
+        raise ValueError(f"a replay cannot change {changed}: it decides who is promoted")
     tables = Tables.from_settings(settings)
     salary = run.result.starting_workforce.annual_salary
     outcomes: list[YearOutcome] = []
