@@ -31,6 +31,7 @@ from typing import Any
 from planwise.config import DatabaseSettings
 from planwise.errors import DatabaseLockedError, UserError
 from planwise.parameters.declarations import PARAMETERS
+from planwise.storage.database import lock_conflict_detail
 from planwise.workspace import Workspace
 
 __all__ = [
@@ -51,7 +52,6 @@ DBT_PROJECT_ENV = "PLANWISE_DBT_PROJECT_DIR"
 _MEMORY_LIMIT_ENV = "PLANWISE_DUCKDB_MEMORY_LIMIT"
 _THREADS_ENV = "PLANWISE_DUCKDB_THREADS"
 _ARTIFACTS_FOLDER = ".dbt"
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 _FAILED_TEST_STATUSES = frozenset({"fail", "error", "warn"})
 _FAILED_NODE_STATUSES = frozenset({"error", "runtime error"})
 _NOT_PROJECT_FILES = frozenset({"target", "logs", "dbt_packages"})
@@ -222,16 +222,6 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _lock_detail(text: str) -> str | None:
-    lowered = text.lower()
-    if not any(marker in lowered for marker in _LOCK_MARKERS):
-        return None
-    for line in text.splitlines():
-        if "PID" in line or "lock" in line.lower():
-            return line.strip()[:200]
-    return text[:200]
-
-
 def _project_fingerprint(project: Path, database_path: Path) -> str:
     """Changes when a project file, dbt or the database's name (dbt-duckdb makes it the
     relations' database) changes: the key of the manifest caches."""
@@ -353,7 +343,7 @@ def _run_dbt(
         finally:
             _release_database()
     if outcome.exception is not None:
-        detail = _lock_detail(str(outcome.exception))
+        detail = lock_conflict_detail(str(outcome.exception))
         if detail is not None:
             raise DatabaseLockedError(str(workspace.database_path), detail)
         raise RuntimeError(f"dbt {command[0]} failed: {outcome.exception}")
@@ -448,7 +438,7 @@ def build_analytics(
         outcome = _run_dbt(workspace, command, _manifest(workspace), on_node)
     nodes = _outcomes(outcome.result)
     for node in nodes:
-        detail = _lock_detail(node.message or "") if node.failed else None
+        detail = lock_conflict_detail(node.message or "") if node.failed else None
         if detail is not None:
             raise DatabaseLockedError(str(workspace.database_path), detail)
     if not nodes:

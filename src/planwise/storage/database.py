@@ -18,7 +18,7 @@ from planwise.config import DatabaseSettings
 from planwise.errors import DatabaseLockedError
 from planwise.storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
 
-__all__ = ["Database", "atomic", "insert_frame"]
+__all__ = ["Database", "atomic", "insert_frame", "lock_conflict_detail"]
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
@@ -39,8 +39,9 @@ class Database:
         try:
             connection = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as error:
-            if any(marker in str(error).lower() for marker in _LOCK_MARKERS):
-                raise DatabaseLockedError(str(self.path), _lock_detail(str(error))) from None
+            detail = lock_conflict_detail(str(error))
+            if detail is not None:
+                raise DatabaseLockedError(str(self.path), detail) from None
             raise
         try:
             yield connection
@@ -93,8 +94,14 @@ def insert_frame(connection: duckdb.DuckDBPyConnection, table_name: str, frame: 
             connection.unregister("_bulk_rows")
 
 
-def _lock_detail(message: str) -> str:
-    # DuckDB names the holder, e.g. "Conflicting lock is held in /usr/bin/python3 (PID 123)".
+def lock_conflict_detail(message: str) -> str | None:
+    """The holder named in a DuckDB lock-conflict message, or None for any other error.
+
+    DuckDB names it, e.g. "Conflicting lock is held in /usr/bin/python3 (PID 123)"; dbt
+    passes the same text through, so the analytics build uses this too.
+    """
+    if not any(marker in message.lower() for marker in _LOCK_MARKERS):
+        return None
     for line in message.splitlines():
         if "PID" in line or "lock" in line.lower():
             return line.split(":", 1)[-1].strip()[:200]
