@@ -34,6 +34,7 @@ __all__ = [
     "format_metric",
     "horizon_metrics",
     "run_metrics",
+    "summarize",
     "year_metrics",
 ]
 

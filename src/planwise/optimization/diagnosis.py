@@ -125,7 +125,7 @@ def sensitivities(
             per_point = ONE_POINT
         effects: dict[str, float] = {}
         for row, component in enumerate(best.components):
-            key = f"{component.target.name}@{component.label}"
+            key = component.key
             effects[key] = float(jacobian[row, column] * component.target.tolerance * per_point)
         table[variable.name] = effects
     return table

@@ -103,8 +103,8 @@ class _Loop:
             parameter_set_id=set_id,
             run_id=run_id,
             levers=self.space.describe(evaluation.point),
-            metrics={f"{c.target.name}@{c.label}": c.value for c in evaluation.components},
-            residuals={f"{c.target.name}@{c.label}": c.residual for c in evaluation.components},
+            metrics=evaluation.values_by_key,
+            residuals=evaluation.residuals_by_key,
             within_tolerance=evaluation.converged,
             point=[float(x) for x in evaluation.point],
         )
@@ -603,7 +603,7 @@ def evaluate(
     evaluation = evaluate_targets(run_metrics(planned.result), chosen.targets, space.start)
     return EvaluationReport(
         parameter_set_id=set_id,
-        values={f"{c.target.name}@{c.label}": c.value for c in evaluation.components},
-        residuals={f"{c.target.name}@{c.label}": c.residual for c in evaluation.components},
+        values=evaluation.values_by_key,
+        residuals=evaluation.residuals_by_key,
         within_tolerance=evaluation.converged,
     )

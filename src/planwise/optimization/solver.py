@@ -59,6 +59,11 @@ class Component:
     def residual(self) -> float:
         return (self.value - self.target.target_value) / self.target.tolerance
 
+    @property
+    def key(self) -> str:
+        """`target@year`: how stored iterations and reports name this component."""
+        return f"{self.target.name}@{self.label}"
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -76,6 +81,14 @@ class Evaluation:
     @property
     def cost(self) -> float:
         return float(np.sum(self.weights * self.residuals**2))
+
+    @property
+    def values_by_key(self) -> dict[str, float]:
+        return {component.key: component.value for component in self.components}
+
+    @property
+    def residuals_by_key(self) -> dict[str, float]:
+        return {component.key: component.residual for component in self.components}
 
     @property
     def converged(self) -> bool:

@@ -14,7 +14,7 @@ import pyarrow as pa
 from planwise import __version__
 from planwise.config import Settings
 from planwise.errors import UserError
-from planwise.metrics import RunMetrics, YearSummary
+from planwise.metrics import RunMetrics, summarize
 from planwise.simulation.outputs import (
     EVENT_TYPE_NAMES,
     STATUS_CODE_NAMES,
@@ -284,14 +284,7 @@ def load_run_metrics(connection: duckdb.DuckDBPyConnection, run_id: int) -> RunM
             baseline_values[name] = number
         else:
             per_year.setdefault(int(year), {})[name] = number
-    baseline = YearSummary(
-        year=run.start_year - 1,
-        headcount=int(baseline_values["headcount"]),
-        total_compensation_cost=baseline_values["total_compensation_cost"],
-        average_salary=baseline_values["average_salary"],
-        median_salary=baseline_values["median_salary"],
-    )
-    return RunMetrics(baseline, per_year, horizon)
+    return RunMetrics(summarize(run.start_year - 1, baseline_values), per_year, horizon)
 
 
 def load_year_end_workforce(
