@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planwise.config import Settings, load_settings, save_settings
+from planwise.errors import UserError
 from planwise.storage.database import Database
 
 __all__ = ["WORKSPACE_ENV", "Workspace"]
@@ -50,8 +51,6 @@ class Workspace:
         return self.settings_path.exists() and self.database_path.exists()
 
     def settings(self) -> Settings:
-        from planwise.errors import UserError
-
         if not self.settings_path.exists():
             raise UserError(
                 f"{self.root} is not a PlanWise workspace (no planwise.yaml). "

@@ -24,6 +24,7 @@ from planwise.cli.census import census_app
 from planwise.cli.levers import levers_app
 from planwise.cli.optimize import EXIT_NOT_CONVERGED, optimize_app, render_result
 from planwise.cli.orchestration import register as register_dagster
+from planwise.cli.results import render_comparison, render_results
 from planwise.cli.ui import register as register_ui
 from planwise.errors import UserError
 from planwise.optimization import optimize
@@ -151,8 +152,6 @@ def results(
     fmt = "json" if json_output else output_format
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format must be table, csv or json, got '{output_format}'.")
-    from planwise.cli.results import render_comparison, render_results
-
     with chosen.database().connect(read_only=True) as connection:
         if compare is not None:
             render_comparison(connection, compare[0], compare[1], fmt)

@@ -34,6 +34,7 @@ from planwise.optimization.diagnosis import (
 from planwise.optimization.report import IterationRecord, OptimizationResult, TargetRow
 from planwise.optimization.solver import (
     MODE_SETTINGS,
+    Component,
     Evaluation,
     Subspace,
     evaluate_targets,
@@ -456,8 +457,6 @@ def _optimize(
 
 def _restore(loop: _Loop, record: IterationRecord, point: FloatArray) -> Evaluation:
     """Rebuild a stored full iteration's evaluation from its stored metrics."""
-    from planwise.optimization.solver import Component
-
     components = []
     for target in loop.targets.targets:
         for key, value in record.metrics.items():

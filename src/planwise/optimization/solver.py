@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import least_squares, minimize
 
+from planwise.errors import UserError
 from planwise.metrics import RunMetrics
 from planwise.optimization.targets import Target
 
@@ -122,8 +123,6 @@ def evaluate_targets(
             components.append(Component(target, str(year), metrics.value(target.metric, year)))
     for component in components:
         if not math.isfinite(component.value):
-            from planwise.errors import UserError
-
             raise UserError(
                 f"targets.{component.target.name}: {component.target.metric} is not defined for "
                 f"this workforce ({component.label}); for example gender_pay_gap needs a census "
