@@ -1,7 +1,8 @@
 """The storage contract (architecture.md): every table the other layers and checks rely on.
 
 Append-only: rows are inserted, never updated, except the `is_active` flag of parameter
-sets and census versions, and the status columns of runs in progress.
+sets and census versions, the status and progress columns of runs and optimizations, and
+a continued run's end year and horizon metrics (replaced when years are added).
 """
 
 from __future__ import annotations
