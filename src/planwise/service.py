@@ -132,6 +132,17 @@ def _check_request(settings: Settings, census: Census, start_year: int, years: i
         )
 
 
+def _each(*callbacks: ProgressCallback | None) -> ProgressCallback:
+    """One `on_year` callback that calls each given one in turn."""
+
+    def call(outcome: YearOutcome) -> None:
+        for callback in callbacks:
+            if callback is not None:
+                callback(outcome)
+
+    return call
+
+
 def run_simulation(
     workspace: Workspace,
     *,
@@ -154,18 +165,7 @@ def run_simulation(
         set_id, _, resolved = load_levers(
             connection, settings, scenario_id, range(first, first + count), parameter_set_id
         )
-        engine_started = time.perf_counter()
-        result = simulate(
-            census.starting_workforce(),
-            settings,
-            resolved,
-            start_year=first,
-            years=count,
-            seed=chosen_seed,
-            on_year=on_year,
-        )
-        metrics = run_metrics(result)
-        engine_seconds = time.perf_counter() - engine_started
+        workforce = census.starting_workforce()
         with atomic(connection):
             run_id = runs.insert_run(
                 connection,
@@ -178,7 +178,20 @@ def run_simulation(
                 settings=settings,
                 default_parameter_set_id=default_set_for(connection, scenario_id),
             )
-            runs.write_outcomes(connection, run_id, result, metrics, with_baseline=True)
+            engine_started = time.perf_counter()
+            with runs.writing_years(connection, run_id, first, workforce) as store_year:
+                result = simulate(
+                    workforce,
+                    settings,
+                    resolved,
+                    start_year=first,
+                    years=count,
+                    seed=chosen_seed,
+                    on_year=_each(store_year, on_year),
+                )
+                metrics = run_metrics(result)
+                engine_seconds = time.perf_counter() - engine_started
+            runs.write_metrics(connection, run_id, metrics, result.years, with_baseline=True)
     return SimulationRun(
         run_id,
         scenario_id,
@@ -199,8 +212,7 @@ def continue_simulation(
     The result is identical to having simulated all the years in one call.
     """
     started = time.perf_counter()
-    database = workspace.database()
-    with database.connect(read_only=True) as connection:
+    with workspace.database().transaction() as connection:
         run = runs.load_run(connection, run_id)
         settings = run.settings  # the run's own settings, not today's planwise.yaml
         first = run.end_year + 1
@@ -216,19 +228,25 @@ def continue_simulation(
             run.parameter_set_id,
             run.default_parameter_set_id,
         )
-    engine_started = time.perf_counter()
-    result = simulate(
-        workforce, settings, resolved, start_year=first, years=years, seed=run.seed, on_year=on_year
-    )
-    metrics = run_metrics(
-        result,
-        baseline=stored.baseline,
-        previous=summarize(run.end_year, stored.per_year[run.end_year]),
-        earlier_years=stored.per_year.items(),
-    )
-    engine_seconds = time.perf_counter() - engine_started
-    with database.transaction() as connection:
-        runs.write_outcomes(connection, run_id, result, metrics, with_baseline=False)
+        engine_started = time.perf_counter()
+        with runs.writing_years(connection, run_id, first, workforce) as store_year:
+            result = simulate(
+                workforce,
+                settings,
+                resolved,
+                start_year=first,
+                years=years,
+                seed=run.seed,
+                on_year=_each(store_year, on_year),
+            )
+            metrics = run_metrics(
+                result,
+                baseline=stored.baseline,
+                previous=summarize(run.end_year, stored.per_year[run.end_year]),
+                earlier_years=stored.per_year.items(),
+            )
+            engine_seconds = time.perf_counter() - engine_started
+        runs.write_metrics(connection, run_id, metrics, result.years, with_baseline=False)
         runs.append_years(connection, run_id, first + years - 1)
     return SimulationRun(
         run_id,

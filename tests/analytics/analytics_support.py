@@ -158,7 +158,7 @@ CORRUPTIONS: tuple[Corruption, ...] = (
         """select run_id, event_id from fct_yearly_events
            where event_type = 'termination' and termination_reason = 'experienced'
            order by run_id, event_id limit 1""",
-        "update fct_yearly_events set event_type = 'cola' where run_id = ? and event_id = ?",
+        "update simulation_events set event_type = 'cola' where run_id = ? and event_id = ?",
     ),
     Corruption(
         "assert_single_termination_and_nothing_after",
@@ -167,7 +167,7 @@ CORRUPTIONS: tuple[Corruption, ...] = (
            join fct_yearly_events as merit using (run_id, simulation_year, employee_id)
            where ending.event_type = 'termination' and merit.event_type = 'merit_increase'
            order by ending.run_id, ending.event_id limit 1""",
-        "update fct_yearly_events set effective_date = ? where run_id = ? and event_id = ?",
+        "update simulation_events set effective_date = ? where run_id = ? and event_id = ?",
     ),
     Corruption(
         "assert_hire_precedes_other_events",
@@ -177,27 +177,27 @@ CORRUPTIONS: tuple[Corruption, ...] = (
            where hire.event_type = 'hire' and ending.event_type = 'termination'
                and ending.effective_date < make_date(ending.simulation_year, 12, 31)
            order by hire.run_id, hire.event_id limit 1""",
-        "update fct_yearly_events set effective_date = ? where run_id = ? and event_id = ?",
+        "update simulation_events set effective_date = ? where run_id = ? and event_id = ?",
     ),
     Corruption(
         "assert_promotion_raises_level_by_one",
         """select run_id, event_id from fct_yearly_events where event_type = 'promotion'
            order by run_id, event_id limit 1""",
-        """update fct_yearly_events set new_job_level = previous_job_level + 2
+        """update simulation_events set new_job_level = previous_job_level + 2
            where run_id = ? and event_id = ?""",
     ),
     Corruption(
         "assert_salary_chain_continuous",
         """select run_id, event_id from fct_yearly_events where event_type = 'merit_increase'
            order by run_id, event_id limit 1""",
-        """update fct_yearly_events set previous_salary = previous_salary + 100
+        """update simulation_events set previous_salary = previous_salary + 100
            where run_id = ? and event_id = ?""",
     ),
     Corruption(
         "assert_year_end_level_matches_promotions",
         """select run_id, event_id from fct_yearly_events where event_type = 'promotion'
            order by run_id, event_id limit 1""",
-        """update fct_yearly_events set event_type = 'merit_increase'
+        """update simulation_events set event_type = 'merit_increase'
            where run_id = ? and event_id = ?""",
     ),
     Corruption(
@@ -207,27 +207,27 @@ CORRUPTIONS: tuple[Corruption, ...] = (
            join fct_yearly_events as hire using (run_id, simulation_year, employee_id)
            where hire.event_type = 'hire' and ending.event_type = 'termination'
            order by ending.run_id, ending.event_id limit 1""",
-        "update fct_yearly_events set effective_date = ? where run_id = ? and event_id = ?",
+        "update simulation_events set effective_date = ? where run_id = ? and event_id = ?",
     ),
     Corruption(
         "assert_effective_dates_within_year",
         """select run_id, event_id from fct_yearly_events where event_type = 'cola'
            order by run_id, event_id limit 1""",
-        """update fct_yearly_events set effective_date = make_date(simulation_year + 1, 1, 1)
+        """update simulation_events set effective_date = make_date(simulation_year + 1, 1, 1)
            where run_id = ? and event_id = ?""",
     ),
     Corruption(
         "assert_prorated_pay_bounded",
-        """select run_id, simulation_year, employee_id from fct_workforce_snapshot
+        """select run_id, simulation_year, employee_key from fct_workforce_snapshot
            where detailed_status_code = 'continuous_active'
            order by all limit 1""",
-        """update fct_workforce_snapshot set prorated_compensation = annual_salary * 1.5
-           where run_id = ? and simulation_year = ? and employee_id = ?""",
+        """update simulation_snapshots set prorated_compensation = annual_salary * 1.5
+           where run_id = ? and simulation_year = ? and employee_key = ?""",
     ),
     Corruption(
         # The equality branch: employed all year with no salary change (run 2, level 5).
         "assert_prorated_pay_bounded",
-        """select run_id, simulation_year, employee_id from fct_workforce_snapshot as snapshot
+        """select run_id, simulation_year, employee_key from fct_workforce_snapshot as snapshot
            where detailed_status_code = 'continuous_active'
                and not exists (
                    select 1 from fct_yearly_events as event
@@ -235,8 +235,8 @@ CORRUPTIONS: tuple[Corruption, ...] = (
                        and event.simulation_year = snapshot.simulation_year
                        and event.employee_id = snapshot.employee_id)
            order by all limit 1""",
-        """update fct_workforce_snapshot set prorated_compensation = annual_salary - 100
-           where run_id = ? and simulation_year = ? and employee_id = ?""",
+        """update simulation_snapshots set prorated_compensation = annual_salary - 100
+           where run_id = ? and simulation_year = ? and employee_key = ?""",
     ),
     Corruption(
         "assert_marts_match_engine_metrics",
@@ -247,20 +247,20 @@ CORRUPTIONS: tuple[Corruption, ...] = (
     ),
     Corruption(
         "assert_cost_components_sum_to_total",
-        """select run_id, simulation_year, employee_id from fct_workforce_snapshot
+        """select run_id, simulation_year, employee_key from fct_workforce_snapshot
            where detailed_status_code = 'experienced_termination' order by all limit 1""",
-        """update fct_workforce_snapshot set prorated_compensation = prorated_compensation * 1.01
-           where run_id = ? and simulation_year = ? and employee_id = ?""",
+        """update simulation_snapshots set prorated_compensation = prorated_compensation * 1.01
+           where run_id = ? and simulation_year = ? and employee_key = ?""",
         select="int_employee_year_pay assert_cost_components_sum_to_total",
     ),
     Corruption(
         "assert_workforce_flows_balance",
-        """select run_id, simulation_year, employee_id from fct_workforce_snapshot
+        """select run_id, simulation_year, employee_key from fct_workforce_snapshot
            where detailed_status_code = 'continuous_active' and start_job_level >= 2
                and job_level = start_job_level
            order by all limit 1""",
-        """update fct_workforce_snapshot set job_level = start_job_level - 1
-           where run_id = ? and simulation_year = ? and employee_id = ?""",
+        """update simulation_snapshots set job_level = start_job_level - 1
+           where run_id = ? and simulation_year = ? and employee_key = ?""",
         select="fct_workforce_summary assert_workforce_flows_balance",
     ),
 )

@@ -31,7 +31,7 @@ def test_failing_data_tests_exit_1_with_their_names(built: BuiltWorkspace, tmp_p
     workspace = copy_workspace(built.workspace, tmp_path / "cli-failing")
     with workspace.database().transaction() as connection:
         connection.execute(
-            "UPDATE fct_yearly_events SET new_job_level = previous_job_level + 2 "
+            "UPDATE simulation_events SET new_job_level = previous_job_level + 2 "
             "WHERE event_type = 'promotion'"
         )
     result = runner.invoke(

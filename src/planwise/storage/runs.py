@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from planwise import __version__
@@ -21,26 +25,33 @@ from planwise.simulation.outputs import (
     TERMINATION_REASON_NAMES,
     EventType,
     SimulationResult,
+    StatusCode,
+    TerminationReason,
     YearOutcome,
+    YearSnapshot,
 )
 from planwise.simulation.state import Workforce
 from planwise.storage.database import insert_frame
 
 __all__ = [
     "RunRecord",
+    "YearWriter",
     "append_years",
     "insert_run",
     "list_runs",
     "load_run",
     "load_run_metrics",
     "load_year_end_workforce",
+    "write_metrics",
     "write_outcomes",
+    "writing_years",
 ]
 
 _EVENT_TYPES = pa.array(EVENT_TYPE_NAMES, pa.string())
 _STATUS_CODES = pa.array(STATUS_CODE_NAMES, pa.string())
-_REASONS = pa.array(TERMINATION_REASON_NAMES, pa.string())
-_EMPLOYMENT_STATUS = pa.array(["active", "terminated", "active", "terminated"], pa.string())
+_REASONS = pa.array(TERMINATION_REASON_NAMES[1:], pa.string())  # code 0 is "none": NULL
+_ACTIVE_CODES = (StatusCode.CONTINUOUS_ACTIVE, StatusCode.NEW_HIRE_ACTIVE)
+_IS_ACTIVE = "detailed_status_code IN ('continuous_active', 'new_hire_active')"
 
 
 @dataclass(frozen=True)
@@ -70,27 +81,65 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _dictionary(codes: np.ndarray, names: pa.Array) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), names)
+def _dictionary(codes: np.ndarray, names: pa.Array, missing: np.ndarray | None = None) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=missing), names)
 
 
 def _nullable(values: np.ndarray, missing: np.ndarray) -> pa.Array:
     return pa.array(values, mask=missing)
 
 
-def _event_table(run_id: int, outcome: YearOutcome) -> pa.Table:
+def _constant(value: int, size: int) -> pa.Array:
+    return pa.array(np.full(size, value, dtype=np.int32))
+
+
+@dataclass
+class _EmployeeKeys:
+    """Each run numbers its employees 0, 1, 2, … in the engine's order: the starting
+    workforce first, then each year's hires. A year's population is last year's actives
+    followed by the year's hires, so keys ascend through every population and workforce,
+    and ordering by key restores the engine's order exactly."""
+
+    workforce: npt.NDArray[np.int32]  # keys of the workforce the next year starts from
+    next_key: int
+
+    def population(self, snapshot: YearSnapshot) -> npt.NDArray[np.int32]:
+        """Keys of a year's population (its snapshot rows); advances to the year-end workforce."""
+        hires = len(snapshot) - len(self.workforce)
+        keys = np.concatenate(
+            [self.workforce, np.arange(self.next_key, self.next_key + hires, dtype=np.int32)]
+        )
+        self.next_key += hires
+        self.workforce = keys[np.isin(snapshot.status_code, _ACTIVE_CODES)]
+        return keys
+
+
+def _employee_table(
+    run_id: int, keys: npt.NDArray[np.int32], people: Workforce | YearSnapshot, rows: slice
+) -> pa.Table:
+    gender = people.gender[rows]
+    return pa.table(
+        {
+            "run_id": _constant(run_id, len(keys)),
+            "employee_key": pa.array(keys),
+            "employee_id": pa.array(people.employee_id[rows], pa.string()),
+            "birth_date": pa.array(people.birth_date[rows]),
+            "hire_date": pa.array(people.hire_date[rows]),
+            "gender": pa.array(gender, pa.string(), mask=gender == ""),
+        }
+    )
+
+
+def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
     events = outcome.events
     size = len(events)
     is_hire = events.event_type == EventType.HIRE
     return pa.table(
         {
             "event_id": pa.array(events.event_id),
-            "run_id": pa.array(np.full(size, run_id, dtype=np.int32)),
-            "simulation_year": pa.array(np.full(size, outcome.year, dtype=np.int32)),
-            "employee_id": pa.DictionaryArray.from_arrays(
-                pa.array(events.employee_index.astype(np.int32)),
-                pa.array(events.population_ids, pa.string()),
-            ),
+            "run_id": _constant(run_id, size),
+            "simulation_year": _constant(outcome.year, size),
+            "employee_key": pa.array(keys[events.employee_index]),
             "event_type": _dictionary(events.event_type, _EVENT_TYPES),
             "event_sequence": pa.array(events.event_sequence.astype(np.int32)),
             "effective_date": pa.array(events.effective_date),
@@ -102,37 +151,31 @@ def _event_table(run_id: int, outcome: YearOutcome) -> pa.Table:
             "performance_rating": _nullable(
                 events.performance_rating.astype(np.int32), events.performance_rating == 0
             ),
-            "termination_reason": pa.DictionaryArray.from_arrays(
-                pa.array(
-                    events.termination_reason.astype(np.int32), mask=events.termination_reason == 0
-                ),
+            "termination_reason": _dictionary(
+                np.maximum(events.termination_reason - 1, 0),
                 _REASONS,
+                events.termination_reason == TerminationReason.NONE,
             ),
             "hazard_weight": _nullable(events.hazard_weight, np.isnan(events.hazard_weight)),
         }
     )
 
 
-def _snapshot_table(run_id: int, outcome: YearOutcome) -> pa.Table:
+def _snapshot_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
     snapshot = outcome.snapshot
     size = len(snapshot)
-    gender = snapshot.gender
     return pa.table(
         {
-            "run_id": pa.array(np.full(size, run_id, dtype=np.int32)),
-            "simulation_year": pa.array(np.full(size, outcome.year, dtype=np.int32)),
-            "employee_id": pa.array(snapshot.employee_id, pa.string()),
-            "birth_date": pa.array(snapshot.birth_date),
-            "hire_date": pa.array(snapshot.hire_date),
+            "run_id": _constant(run_id, size),
+            "simulation_year": _constant(outcome.year, size),
+            "employee_key": pa.array(keys),
             "termination_date": pa.array(snapshot.termination_date),
             "start_job_level": pa.array(snapshot.start_job_level.astype(np.int32)),
             "job_level": pa.array(snapshot.job_level.astype(np.int32)),
             "start_annual_salary": pa.array(snapshot.start_annual_salary),
             "annual_salary": pa.array(snapshot.annual_salary),
             "prorated_compensation": pa.array(snapshot.prorated_compensation),
-            "employment_status": _dictionary(snapshot.status_code, _EMPLOYMENT_STATUS),
             "detailed_status_code": _dictionary(snapshot.status_code, _STATUS_CODES),
-            "gender": pa.array(gender, pa.string(), mask=gender == ""),
         }
     )
 
@@ -194,6 +237,96 @@ def insert_run(
     return int(run_id)
 
 
+class YearWriter:
+    """Stores a run's years, one `YearOutcome` at a time, in the caller's transaction.
+
+    A new run stores its starting workforce as employees 0…N-1; a continued run picks up
+    the keys of its stored year-end workforce. Each year's hires get the next keys.
+    """
+
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        run_id: int,
+        start_year: int,
+        starting_workforce: Workforce,
+    ) -> None:
+        self.connection = connection
+        self.run_id = run_id
+        keys = self._continued_keys(start_year, len(starting_workforce))
+        if keys is None:
+            size = len(starting_workforce)
+            keys = _EmployeeKeys(np.arange(size, dtype=np.int32), size)
+            insert_frame(
+                connection,
+                "simulation_employees",
+                _employee_table(run_id, keys.workforce, starting_workforce, slice(None)),
+            )
+        self.keys = keys
+
+    def _continued_keys(self, start_year: int, size: int) -> _EmployeeKeys | None:
+        """The keys of the stored workforce at the end of the year before `start_year`
+        (None if the run has no stored years yet)."""
+        ((next_key,),) = self.connection.execute(
+            "SELECT max(employee_key) + 1 FROM simulation_employees WHERE run_id = ?",
+            [self.run_id],
+        ).fetchall()
+        if next_key is None:
+            return None
+        workforce = self.connection.execute(
+            f"""SELECT employee_key FROM simulation_snapshots
+            WHERE run_id = ? AND simulation_year = ? AND {_IS_ACTIVE}
+            ORDER BY employee_key""",
+            [self.run_id, start_year - 1],
+        ).fetchnumpy()["employee_key"]
+        if len(workforce) != size:
+            raise ValueError(
+                f"run {self.run_id} has {len(workforce)} employees at the end of "
+                f"{start_year - 1}; the continuation starts from {size}"
+            )
+        return _EmployeeKeys(np.asarray(workforce, dtype=np.int32), int(next_key))
+
+    def write(self, outcome: YearOutcome) -> None:
+        """Store a year; years must come in order."""
+        known = len(self.keys.workforce)
+        population = self.keys.population(outcome.snapshot)
+        hired = slice(known, None)
+        employees = _employee_table(self.run_id, population[hired], outcome.snapshot, hired)
+        insert_frame(self.connection, "simulation_employees", employees)
+        events = _event_table(self.run_id, outcome, population)
+        insert_frame(self.connection, "simulation_events", events)
+        snapshot = _snapshot_table(self.run_id, outcome, population)
+        insert_frame(self.connection, "simulation_snapshots", snapshot)
+
+
+@contextmanager
+def writing_years(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    start_year: int,
+    starting_workforce: Workforce,
+) -> Iterator[Callable[[YearOutcome], None]]:
+    """Store each year on a background thread while the caller simulates the next.
+
+    Yields the function to hand each `YearOutcome` to (the engine's `on_year`). DuckDB
+    releases the GIL while it compresses and writes, so on two cores storing a year costs
+    little more than simulating it. The caller must not use `connection` inside the block.
+    On leaving, waits for every year to be stored and raises the first storage error; if
+    the block raised, waits for the year being stored and drops the rest.
+    """
+    writer = YearWriter(connection, run_id, start_year, starting_workforce)
+    pending: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwise-store") as executor:
+        try:
+            yield lambda outcome: pending.append(executor.submit(writer.write, outcome))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+        for future in pending:
+            future.result()
+
+
 def write_outcomes(
     connection: duckdb.DuckDBPyConnection,
     run_id: int,
@@ -203,10 +336,23 @@ def write_outcomes(
     with_baseline: bool,
 ) -> None:
     """Events, snapshots and metrics of the result's years, plus the baseline row if asked."""
+    writer = YearWriter(connection, run_id, result.start_year, result.starting_workforce)
     for outcome in result.outcomes:
-        insert_frame(connection, "fct_yearly_events", _event_table(run_id, outcome))
-        insert_frame(connection, "fct_workforce_snapshot", _snapshot_table(run_id, outcome))
-    rows = _metric_rows(run_id, metrics, list(result.years))
+        writer.write(outcome)
+    write_metrics(connection, run_id, metrics, result.years, with_baseline=with_baseline)
+
+
+def write_metrics(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    metrics: RunMetrics,
+    years: tuple[int, ...],
+    *,
+    with_baseline: bool,
+) -> None:
+    """The metrics of `years` and the horizon (replacing a continued run's), and the
+    baseline year's if asked."""
+    rows = _metric_rows(run_id, metrics, list(years))
     if with_baseline:
         base = metrics.baseline
         rows.extend(
@@ -292,12 +438,14 @@ def load_year_end_workforce(
 ) -> Workforce:
     """The actives at Dec 31 of a stored year: exactly the state the engine carried forward."""
     columns = connection.execute(
-        """
-        SELECT employee_id, birth_date, hire_date, job_level, annual_salary,
-               coalesce(gender, '') AS gender
-        FROM fct_workforce_snapshot
-        WHERE run_id = ? AND simulation_year = ? AND employment_status = 'active'
-        ORDER BY rowid  -- insertion order is the engine's order: sums stay bit-identical
+        f"""
+        SELECT employee.employee_id, employee.birth_date, employee.hire_date,
+               snapshot.job_level, snapshot.annual_salary,
+               coalesce(employee.gender, '') AS gender
+        FROM simulation_snapshots AS snapshot
+        JOIN simulation_employees AS employee USING (run_id, employee_key)
+        WHERE run_id = ? AND simulation_year = ? AND {_IS_ACTIVE}
+        ORDER BY employee_key  -- the engine's order: sums stay bit-identical
         """,
         [run_id, year],
     ).fetchnumpy()

@@ -1,0 +1,122 @@
+"""How runs are stored: the normalized tables behind the contract views, one transaction
+per run even though years are written on a background thread, and the schema version."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planwise import service
+from planwise.errors import UserError
+from planwise.simulation import YearOutcome
+from planwise.storage import runs
+from planwise.workspace import Workspace
+
+STORED_TABLES = (
+    "simulation_runs",
+    "simulation_employees",
+    "simulation_events",
+    "simulation_snapshots",
+    "simulation_metrics",
+)
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Workspace:
+    workspace = Workspace(tmp_path / "workspace")
+    service.init_workspace(workspace)
+    service.generate_census_into(workspace, 600, 3)
+    return workspace
+
+
+def _counts(workspace: Workspace) -> dict[str, int]:
+    with workspace.database().connect(read_only=True) as connection:
+        return {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in STORED_TABLES
+        }
+
+
+def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
+    workspace: Workspace,
+) -> None:
+    run = service.run_simulation(workspace, years=3)
+    hires = sum(outcome.counts.hires for outcome in run.result.outcomes)
+    starting = len(run.result.starting_workforce)
+    with workspace.database().connect(read_only=True) as connection:
+        keys = connection.execute(
+            "SELECT employee_key FROM simulation_employees WHERE run_id = ? ORDER BY rowid",
+            [run.run_id],
+        ).fetchnumpy()["employee_key"]
+        duplicated = connection.execute(
+            "SELECT count(*) - count(DISTINCT employee_id) FROM simulation_employees "
+            "WHERE run_id = ?",
+            [run.run_id],
+        ).fetchall()[0][0]
+        for outcome in run.result.outcomes:
+            stored_ids = connection.execute(
+                "SELECT employee_id FROM fct_workforce_snapshot "
+                "WHERE run_id = ? AND simulation_year = ? ORDER BY employee_key",
+                [run.run_id, outcome.year],
+            ).fetchnumpy()["employee_id"]
+            assert list(stored_ids) == list(outcome.snapshot.employee_id)
+    assert list(keys) == list(range(starting + hires))
+    assert duplicated == 0
+
+
+def test_a_storage_failure_in_a_later_year_stores_nothing_of_the_run(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _counts(workspace)
+    original = runs.YearWriter.write
+
+    def fail_in_the_second_year(self: runs.YearWriter, outcome: YearOutcome) -> None:
+        if outcome.year == 2026:
+            raise OSError("disk full")
+        original(self, outcome)
+
+    monkeypatch.setattr(runs.YearWriter, "write", fail_in_the_second_year)
+    with pytest.raises(OSError, match="disk full"):
+        service.run_simulation(workspace, years=3)
+    assert _counts(workspace) == before
+    monkeypatch.undo()
+    assert service.run_simulation(workspace, years=3).run_id >= 1  # the store still works
+
+
+def test_an_engine_failure_after_stored_years_stores_nothing_of_the_run(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _counts(workspace)
+    original = service.simulate
+
+    def fail_after_two_years(*args: Any, **kwargs: Any) -> Any:
+        on_year = kwargs.pop("on_year")
+        seen: list[int] = []
+
+        def count(outcome: YearOutcome) -> None:
+            on_year(outcome)
+            seen.append(outcome.year)
+            if len(seen) == 2:
+                raise RuntimeError("engine stopped")
+
+        return original(*args, on_year=count, **kwargs)
+
+    monkeypatch.setattr(service, "simulate", fail_after_two_years)
+    with pytest.raises(RuntimeError, match="engine stopped"):
+        service.run_simulation(workspace, years=3)
+    assert _counts(workspace) == before
+
+
+def test_a_database_of_another_schema_version_is_refused_and_left_unchanged(
+    workspace: Workspace,
+) -> None:
+    with workspace.database().transaction() as connection:
+        connection.execute("UPDATE schema_info SET schema_version = 1")
+    digest = hashlib.sha256(workspace.database_path.read_bytes()).hexdigest()
+    with pytest.raises(UserError, match="storage schema version 1") as error:
+        service.run_simulation(workspace, years=1)
+    assert "planwise init --workspace NEW_FOLDER" in str(error.value)
+    assert hashlib.sha256(workspace.database_path.read_bytes()).hexdigest() == digest
