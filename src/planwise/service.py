@@ -6,6 +6,7 @@ execution path (architecture.md decision 1).
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import time
 from collections.abc import Callable
@@ -118,15 +119,15 @@ class SimulationRun:
     total_seconds: float
 
 
-def _check_request(settings: Settings, census: Census, start_year: int, years: int) -> None:
+def _check_request(as_of_date: dt.date, workforce: Workforce, start_year: int, years: int) -> None:
     if not 1 <= years <= MAX_YEARS:
         raise UserError(f"--years must be between 1 and {MAX_YEARS}, got {years}.")
-    if start_year <= census.as_of_date.year:
+    if start_year <= as_of_date.year:
         raise UserError(
             f"--start-year {start_year} must come after the census as-of date "
-            f"{census.as_of_date} (its year {census.as_of_date.year})."
+            f"{as_of_date} (its year {as_of_date.year})."
         )
-    if census.starting_headcount == 0:
+    if len(workforce) == 0:
         raise UserError(
             "The census has no active employees at its as-of date; nothing to simulate."
         )
@@ -160,18 +161,18 @@ def run_simulation(
     count = settings.years if years is None else years
     chosen_seed = settings.seed if seed is None else seed
     with workspace.database(settings).connect() as connection:
-        census = census_store.load_census(connection, census_store.active_census_id(connection))
-        _check_request(settings, census, first, count)
+        census_id = census_store.active_census_id(connection)
+        as_of_date, workforce = census_store.load_starting_workforce(connection, census_id)
+        _check_request(as_of_date, workforce, first, count)
         set_id, _, resolved = load_levers(
             connection, settings, scenario_id, range(first, first + count), parameter_set_id
         )
-        workforce = census.starting_workforce()
         with atomic(connection):
             run_id = runs.insert_run(
                 connection,
                 scenario_id=scenario_id,
                 parameter_set_id=set_id,
-                census_id=census.census_id,
+                census_id=census_id,
                 seed=chosen_seed,
                 start_year=first,
                 end_year=first + count - 1,

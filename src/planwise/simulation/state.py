@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -51,6 +52,19 @@ class Workforce:
             annual_salary=np.asarray(annual_salary, dtype=np.float64),
             gender=genders,
             id_hash=hash_ids(ids),
+        )
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, npt.ArrayLike]) -> Workforce:
+        """From a query's columns by name (`employee_id`, `birth_date`, `hire_date`,
+        `job_level`, `annual_salary`, `gender` with "" for unknown), e.g. `fetchnumpy()`."""
+        return cls.build(
+            employee_id=np.asarray(columns["employee_id"], dtype=object),
+            birth_date=np.asarray(columns["birth_date"]).astype("datetime64[D]"),
+            hire_date=np.asarray(columns["hire_date"]).astype("datetime64[D]"),
+            job_level=np.asarray(columns["job_level"], dtype=np.int64),
+            annual_salary=np.asarray(columns["annual_salary"], dtype=np.float64),
+            gender=np.asarray(columns["gender"], dtype=object),
         )
 
     def __len__(self) -> int:

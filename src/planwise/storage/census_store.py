@@ -8,9 +8,10 @@ import duckdb
 
 from planwise.census.model import CENSUS_COLUMNS, Census
 from planwise.errors import UserError
+from planwise.simulation.state import Workforce
 from planwise.storage.database import insert_frame
 
-__all__ = ["active_census_id", "load_census", "store_census"]
+__all__ = ["active_census_id", "load_census", "load_starting_workforce", "store_census"]
 
 
 def store_census(connection: duckdb.DuckDBPyConnection, census: Census, source: str) -> bool:
@@ -63,3 +64,22 @@ def load_census(connection: duckdb.DuckDBPyConnection, census_id: str) -> Census
         [census_id],
     ).df()
     return Census(census_id, version[0], frame)
+
+
+def load_starting_workforce(
+    connection: duckdb.DuckDBPyConnection, census_id: str
+) -> tuple[dt.date, Workforce]:
+    """The census as-of date and its starting workforce, exactly as
+    `load_census(...).starting_workforce()` gives them, without building the whole census."""
+    version = connection.execute(
+        "SELECT as_of_date FROM census_versions WHERE census_id = ?", [census_id]
+    ).fetchall()
+    if not version:
+        raise UserError(f"There is no census {census_id} in this workspace.")
+    columns = connection.execute(
+        """SELECT employee_id, birth_date, hire_date, job_level, annual_salary,
+                  coalesce(gender, '') AS gender
+        FROM census WHERE census_id = ? AND in_starting_workforce ORDER BY rowid""",
+        [census_id],
+    ).fetchnumpy()
+    return version[0][0], Workforce.from_columns(columns)

@@ -314,11 +314,15 @@ def writing_years(
     On leaving, waits for every year to be stored and raises the first storage error; if
     the block raised, waits for the year being stored and drops the rest.
     """
-    writer = YearWriter(connection, run_id, start_year, starting_workforce)
-    pending: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwise-store") as executor:
+        made = executor.submit(YearWriter, connection, run_id, start_year, starting_workforce)
+        pending: list[Future[Any]] = [made]
+
+        def store(outcome: YearOutcome) -> None:
+            pending.append(executor.submit(lambda: made.result().write(outcome)))
+
         try:
-            yield lambda outcome: pending.append(executor.submit(writer.write, outcome))
+            yield store
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -449,11 +453,4 @@ def load_year_end_workforce(
         """,
         [run_id, year],
     ).fetchnumpy()
-    return Workforce.build(
-        employee_id=np.asarray(columns["employee_id"], dtype=object),
-        birth_date=np.asarray(columns["birth_date"]).astype("datetime64[D]"),
-        hire_date=np.asarray(columns["hire_date"]).astype("datetime64[D]"),
-        job_level=np.asarray(columns["job_level"], dtype=np.int64),
-        annual_salary=np.asarray(columns["annual_salary"], dtype=np.float64),
-        gender=np.asarray(columns["gender"], dtype=object),
-    )
+    return Workforce.from_columns(columns)
