@@ -1,9 +1,13 @@
 """How runs are stored: the normalized tables behind the contract views, one transaction
-per run even though years are written on a background thread, and the schema version."""
+per run even though years are written on a background thread, the schema version, and
+connections sharing one attachment of the file per process."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +124,49 @@ def test_a_database_of_another_schema_version_is_refused_and_left_unchanged(
         service.run_simulation(workspace, years=1)
     assert "planwise init --workspace NEW_FOLDER" in str(error.value)
     assert hashlib.sha256(workspace.database_path.read_bytes()).hexdigest() == digest
+
+
+def test_connections_in_one_process_share_the_file_and_release_it_when_the_last_closes(
+    workspace: Workspace,
+) -> None:
+    database = workspace.database()
+    script = (
+        "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).close(); print('opened')"
+    )
+    command = [sys.executable, "-c", script, str(workspace.database_path)]
+    with database.connect() as outer:
+        with database.connect() as inner, database.connect(read_only=True) as reader:
+            inner.execute("INSERT INTO scenarios VALUES ('shared', NULL, now(), 'test', NULL)")
+            seen = reader.execute("SELECT count(*) FROM scenarios WHERE scenario_id = 'shared'")
+            assert seen.fetchall() == [(1,)]
+        (count,) = outer.execute(
+            "SELECT count(*) FROM scenarios WHERE scenario_id = 'shared'"
+        ).fetchall()[0]
+        assert count == 1
+        held = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert held.returncode != 0 and "lock" in held.stderr.lower()  # still attached
+    released = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert released.stdout.strip() == "opened", released.stderr
+
+
+def test_a_writer_waits_for_this_process_readers_then_attaches_for_writing(
+    workspace: Workspace,
+) -> None:
+    database = workspace.database()
+    reading = threading.Event()
+    done = threading.Event()
+
+    def read_a_while() -> None:
+        with database.connect(read_only=True) as connection:
+            reading.set()
+            connection.execute("SELECT count(*) FROM census").fetchall()
+            done.wait(timeout=30)
+
+    reader = threading.Thread(target=read_a_while)
+    reader.start()
+    reading.wait(timeout=30)
+    threading.Timer(0.2, done.set).start()
+    with database.connect() as writer:
+        assert done.is_set()  # the reader finished before the writer got the file
+        writer.execute("INSERT INTO scenarios VALUES ('after', NULL, now(), 'test', NULL)")
+    reader.join()

@@ -8,8 +8,13 @@ interaction, and a lock conflict becomes a `DatabaseLockedError` with advice, no
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -40,17 +45,18 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _check_schema_version(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _check_schema_version(connection: duckdb.DuckDBPyConnection, alias: str, path: Path) -> None:
     """Refuse a database written by an incompatible version, with what to do about it."""
-    (tables,) = connection.execute(
+    ((tables,),) = connection.execute(
         "SELECT count(*) FROM duckdb_tables() "
-        "WHERE database_name = 'planwise' AND table_name = 'schema_info'"
-    ).fetchone() or (0,)
+        "WHERE database_name = ? AND table_name = 'schema_info'",
+        [alias],
+    ).fetchall()
     if not tables:
         return  # a new file: `initialize` creates the schema
-    (version,) = connection.execute("SELECT max(schema_version) FROM schema_info").fetchone() or (
-        None,
-    )
+    ((version,),) = connection.execute(
+        f"SELECT max(schema_version) FROM {alias}.schema_info"
+    ).fetchall()
     if version is not None and version != SCHEMA_VERSION:
         raise UserError(
             f"The workspace database {path} has storage schema version {version}; this "
@@ -58,6 +64,95 @@ def _check_schema_version(connection: duckdb.DuckDBPyConnection, path: Path) -> 
             "with 'planwise init --workspace NEW_FOLDER' and import the census and levers "
             "there (planwise levers export / census import). The old file was not changed."
         )
+
+
+@dataclass
+class _Attachment:
+    alias: str
+    read_only: bool
+    users: int
+
+
+class _Attachments:
+    """The process's in-memory DuckDB and the workspace files attached to it, counted
+    by the connections using them. Thread-safe; a forked child starts its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._instance: duckdb.DuckDBPyConnection | None = None
+        self._pid = 0
+        self._attached: dict[Path, _Attachment] = {}
+        self._aliases = itertools.count(1)
+
+    def _base(self) -> duckdb.DuckDBPyConnection:
+        if self._instance is None or self._pid != os.getpid():
+            spill = Path(tempfile.gettempdir()) / f"planwise-duckdb-{os.getpid()}"
+            self._instance = duckdb.connect(config={"temp_directory": str(spill)})
+            self._pid = os.getpid()
+            self._attached = {}
+        return self._instance
+
+    def open(
+        self, path: Path, settings: DatabaseSettings, *, read_only: bool
+    ) -> duckdb.DuckDBPyConnection:
+        key = path.resolve()
+        with self._lock:
+            base = self._base()
+            attachment = self._attached.get(key)
+            if attachment is not None and attachment.read_only and not read_only:
+                # A writer waits for this process's readers of the file to finish.
+                if not self._lock.wait_for(lambda: key not in self._attached, timeout=60):
+                    raise DatabaseLockedError(str(path), "a read-only connection in this process")
+                attachment = None
+            if attachment is None:
+                attachment = self._attach(base, key, path, read_only=read_only)
+            attachment.users += 1
+            base.execute(f"SET memory_limit = {_literal(settings.memory_limit)}")
+            base.execute(f"SET threads = {settings.threads}")
+            connection = base.cursor()
+        try:
+            connection.execute(f"USE {attachment.alias}")
+        except BaseException:
+            self.close(path, connection)
+            raise
+        return connection
+
+    def _attach(
+        self, base: duckdb.DuckDBPyConnection, key: Path, path: Path, *, read_only: bool
+    ) -> _Attachment:
+        alias = f"planwise_{next(self._aliases)}"
+        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE}"
+        try:
+            base.execute(f"ATTACH {_literal(str(path))} AS {alias} ({options})")
+        except duckdb.IOException as error:
+            detail = lock_conflict_detail(str(error))
+            if detail is not None:
+                raise DatabaseLockedError(str(path), detail) from None
+            raise
+        try:
+            _check_schema_version(base, alias, path)
+        except BaseException:
+            base.execute(f"DETACH {alias}")
+            raise
+        attachment = _Attachment(alias, read_only, 0)
+        self._attached[key] = attachment
+        return attachment
+
+    def close(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        connection.close()
+        key = path.resolve()
+        with self._lock:
+            attachment = self._attached.get(key)
+            if attachment is None:
+                return
+            attachment.users -= 1
+            if attachment.users == 0:
+                del self._attached[key]
+                self._base().execute(f"DETACH {attachment.alias}")
+                self._lock.notify_all()
+
+
+_ATTACHMENTS = _Attachments()
 
 
 class Database:
@@ -69,37 +164,20 @@ class Database:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection whose default catalog is the workspace file (attached as `planwise`).
+        """A connection whose default catalog is the workspace file.
 
-        The file is attached rather than opened directly so that writers can use smaller
-        row groups (`ROW_GROUP_SIZE`): a run's rows then fill whole row groups that DuckDB
-        compresses and writes while inserting, and commit and close have little left to do.
-        The row-group size is a property of this connection, not of the file.
+        Opening a DuckDB database costs ~30 ms (registering its built-in functions), so
+        each process keeps one in-memory DuckDB and attaches the workspace file to it
+        only while a connection uses it: the file is detached (checkpointed, its lock
+        released) when the last connection to it in this process closes. Writers attach
+        with smaller row groups (`WRITE_ROW_GROUP_SIZE`), a property of the attachment,
+        not of the file.
         """
-        config: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": self.settings.memory_limit,
-            "threads": self.settings.threads,
-            "temp_directory": f"{self.path}.tmp",
-        }
-        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE}"
-        connection = duckdb.connect(config=config)
-        try:
-            connection.execute(f"ATTACH {_literal(str(self.path))} AS planwise ({options})")
-            connection.execute("USE planwise")
-            _check_schema_version(connection, self.path)
-        except duckdb.IOException as error:
-            connection.close()
-            detail = lock_conflict_detail(str(error))
-            if detail is not None:
-                raise DatabaseLockedError(str(self.path), detail) from None
-            raise
-        except BaseException:
-            connection.close()
-            raise
+        connection = _ATTACHMENTS.open(self.path, self.settings, read_only=read_only)
         try:
             yield connection
         finally:
-            connection.close()
+            _ATTACHMENTS.close(self.path, connection)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -121,8 +199,8 @@ class Database:
 
 @contextmanager
 def atomic(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A transaction on an open connection (opening one costs ~50 ms, so long operations
-    such as an optimization keep one connection and commit each step atomically)."""
+    """A transaction on an open connection (long operations such as an optimization keep
+    one connection and commit each step atomically)."""
     connection.execute("BEGIN TRANSACTION")
     try:
         yield connection

@@ -102,10 +102,11 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     )""",
     # The event log and the year-end snapshots are stored normalized: each run's employees
     # once in `simulation_employees` (integer `employee_key`, in the engine's order), the
-    # events and snapshot rows by that key, low-cardinality codes as ENUMs. This stores
-    # 1.9 M rows of a 100,000-employee, five-year run in about a third of the time that
-    # repeating the id, dates and code strings on every row took. Readers use the contract
-    # views `fct_yearly_events` and `fct_workforce_snapshot`, which carry every column.
+    # events and snapshot rows by that key, low-cardinality codes as ENUMs. Storing the
+    # 1.9 M rows of a 100,000-employee, five-year run takes about a third less time than
+    # repeating the id, dates and code strings on every row (measured 1.2 s against 1.9 s).
+    # Readers use the contract views `fct_yearly_events` and `fct_workforce_snapshot`,
+    # which give every column by name.
     f"CREATE TYPE IF NOT EXISTS planwise_event_type AS ENUM ({_quoted(EVENT_TYPE_NAMES)})",
     f"CREATE TYPE IF NOT EXISTS planwise_status_code AS ENUM ({_quoted(STATUS_CODE_NAMES)})",
     "CREATE TYPE IF NOT EXISTS planwise_termination_reason AS ENUM "
