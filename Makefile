@@ -35,9 +35,9 @@ browser:
 	if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else echo "chromium is missing: run 'apt-get install -y chromium' as root" >&2; exit 1; fi
 
-## Lint, types and the whole test suite.
+## Lint, types and the whole test suite (two workers, each test file on one of them).
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q --cov=planwise --cov=planwise_app --cov=planwise_dagster --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --cov=planwise --cov=planwise_app --cov=planwise_dagster --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --output benchmarks/results/latest.json
