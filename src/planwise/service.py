@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import duckdb
+
 from planwise.census import Census, generate_census
 from planwise.census.load import read_census
 from planwise.config import Settings
@@ -22,6 +24,7 @@ from planwise.metrics import RunMetrics, run_metrics, summarize
 from planwise.parameters.csv_io import export_active_levers
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
+    ResolvedLevers,
     default_lever_set,
 )
 from planwise.parameters.loading import default_set_for, load_levers
@@ -144,6 +147,43 @@ def _each(*callbacks: ProgressCallback | None) -> ProgressCallback:
     return call
 
 
+@dataclass(frozen=True)
+class _Request:
+    workforce: Workforce
+    settings: Settings
+    levers: ResolvedLevers
+    start_year: int
+    years: int
+    seed: int
+
+
+def _simulate_and_store(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    request: _Request,
+    metrics_of: Callable[[SimulationResult], RunMetrics],
+    on_year: ProgressCallback | None,
+) -> tuple[SimulationResult, RunMetrics, float]:
+    """Simulate while a background thread stores each finished year in the caller's
+    transaction; the result, its metrics and the seconds the engine and metrics took."""
+    started = time.perf_counter()
+    with runs.writing_years(
+        connection, run_id, request.start_year, request.workforce
+    ) as store_year:
+        result = simulate(
+            request.workforce,
+            request.settings,
+            request.levers,
+            start_year=request.start_year,
+            years=request.years,
+            seed=request.seed,
+            on_year=_each(store_year, on_year),
+        )
+        metrics = metrics_of(result)
+        engine_seconds = time.perf_counter() - started
+    return result, metrics, engine_seconds
+
+
 def run_simulation(
     workspace: Workspace,
     *,
@@ -179,19 +219,13 @@ def run_simulation(
                 settings=settings,
                 default_parameter_set_id=default_set_for(connection, scenario_id),
             )
-            engine_started = time.perf_counter()
-            with runs.writing_years(connection, run_id, first, workforce) as store_year:
-                result = simulate(
-                    workforce,
-                    settings,
-                    resolved,
-                    start_year=first,
-                    years=count,
-                    seed=chosen_seed,
-                    on_year=_each(store_year, on_year),
-                )
-                metrics = run_metrics(result)
-                engine_seconds = time.perf_counter() - engine_started
+            result, metrics, engine_seconds = _simulate_and_store(
+                connection,
+                run_id,
+                _Request(workforce, settings, resolved, first, count, chosen_seed),
+                run_metrics,
+                on_year,
+            )
             runs.write_metrics(connection, run_id, metrics, result.years, with_baseline=True)
     return SimulationRun(
         run_id,
@@ -229,24 +263,22 @@ def continue_simulation(
             run.parameter_set_id,
             run.default_parameter_set_id,
         )
-        engine_started = time.perf_counter()
-        with runs.writing_years(connection, run_id, first, workforce) as store_year:
-            result = simulate(
-                workforce,
-                settings,
-                resolved,
-                start_year=first,
-                years=years,
-                seed=run.seed,
-                on_year=_each(store_year, on_year),
-            )
-            metrics = run_metrics(
+
+        def continued_metrics(result: SimulationResult) -> RunMetrics:
+            return run_metrics(
                 result,
                 baseline=stored.baseline,
                 previous=summarize(run.end_year, stored.per_year[run.end_year]),
                 earlier_years=stored.per_year.items(),
             )
-            engine_seconds = time.perf_counter() - engine_started
+
+        result, metrics, engine_seconds = _simulate_and_store(
+            connection,
+            run_id,
+            _Request(workforce, settings, resolved, first, years, run.seed),
+            continued_metrics,
+            on_year,
+        )
         runs.write_metrics(connection, run_id, metrics, result.years, with_baseline=False)
         runs.append_years(connection, run_id, first + years - 1)
     return SimulationRun(
