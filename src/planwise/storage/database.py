@@ -12,9 +12,10 @@ import itertools
 import os
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -71,6 +72,7 @@ class _Attachment:
     alias: str
     read_only: bool
     users: int
+    reading_threads: Counter[int] = field(default_factory=Counter)
 
 
 class _Attachments:
@@ -100,20 +102,31 @@ class _Attachments:
             base = self._base()
             attachment = self._attached.get(key)
             if attachment is not None and attachment.read_only and not read_only:
-                # A writer waits for this process's readers of the file to finish.
+                if threading.get_ident() in attachment.reading_threads:
+                    raise RuntimeError(
+                        f"{path} is open read-only in this thread; close that connection "
+                        "before opening one that writes"
+                    )
+                # A writer waits for this process's readers (other threads) to finish.
                 if not self._lock.wait_for(lambda: key not in self._attached, timeout=60):
-                    raise DatabaseLockedError(str(path), "a read-only connection in this process")
+                    raise UserError(
+                        f"The workspace database {path} has been read by another task of "
+                        "this program for over a minute, so it cannot be opened for writing. "
+                        "Try again when that task has finished. Nothing was changed."
+                    )
                 attachment = None
             if attachment is None:
                 attachment = self._attach(base, key, path, read_only=read_only)
             attachment.users += 1
+            if read_only:
+                attachment.reading_threads[threading.get_ident()] += 1
             base.execute(f"SET memory_limit = {_literal(settings.memory_limit)}")
             base.execute(f"SET threads = {settings.threads}")
             connection = base.cursor()
         try:
             connection.execute(f"USE {attachment.alias}")
         except BaseException:
-            self.close(path, connection)
+            self.close(path, connection, read_only=read_only)
             raise
         return connection
 
@@ -138,7 +151,7 @@ class _Attachments:
         self._attached[key] = attachment
         return attachment
 
-    def close(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+    def close(self, path: Path, connection: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
         connection.close()
         key = path.resolve()
         with self._lock:
@@ -146,9 +159,14 @@ class _Attachments:
             if attachment is None:
                 return
             attachment.users -= 1
+            if read_only:
+                attachment.reading_threads[threading.get_ident()] -= 1
+                attachment.reading_threads += Counter()  # drops the zero counts
             if attachment.users == 0:
-                del self._attached[key]
+                # Detaching checkpoints the file and releases its lock. Should it fail, the
+                # file stays attached and the next connection in this process reuses it.
                 self._base().execute(f"DETACH {attachment.alias}")
+                del self._attached[key]
                 self._lock.notify_all()
 
 
@@ -177,7 +195,7 @@ class Database:
         try:
             yield connection
         finally:
-            _ATTACHMENTS.close(self.path, connection)
+            _ATTACHMENTS.close(self.path, connection, read_only=read_only)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
