@@ -176,8 +176,11 @@ def test_opening_a_writer_inside_a_reader_of_the_same_thread_fails_at_once(
     workspace: Workspace,
 ) -> None:
     database = workspace.database()
-    with database.connect(read_only=True), pytest.raises(RuntimeError, match="read-only"):
-        with database.connect():
-            pass
+    with (
+        database.connect(read_only=True),
+        pytest.raises(RuntimeError, match="read-only"),
+        database.connect(),
+    ):
+        pass
     with database.connect() as writer:  # the reader is gone: writing works again
         writer.execute("INSERT INTO scenarios VALUES ('later', NULL, now(), 'test', NULL)")
