@@ -113,61 +113,71 @@ class _Loop:
     def simulate(
         self, point: FloatArray, kind: str, store_as: int | None = None
     ) -> tuple[Evaluation, PlannedRun]:
-        """A full simulation at `point`, stored with a new parameter set (or `store_as`)."""
+        """A full simulation at `point`, stored with a new parameter set (or `store_as`).
+
+        Stored like any run (`runs.writing_years`: each year written while the next is
+        simulated, all in one transaction); a failure stores nothing of it and is recorded
+        as a failed iteration.
+        """
         self.flush_replays()
+        parent = self.full[-1][1] if self.full else self.space_start_set
         try:
-            planned = simulate_planned(
-                self.workforce,
-                self.settings,
-                self.space.resolved(point),
-                start_year=self.settings.start_year,
-                years=self.settings.years,
-                seed=self.seed,
-            )
-            metrics = run_metrics(planned.result)
-            evaluation = evaluate_targets(metrics, self.targets.targets, point)
+            with atomic(self.connection) as connection:
+                set_id = store_as
+                if set_id is None:
+                    set_id = parameter_store.create_parameter_set(
+                        connection,
+                        self.space.lever_set(point),
+                        source="optimizer",
+                        created_by="optimizer",
+                        parent_id=parent,
+                        activate=False,
+                        note=f"optimization {self.optimization_id} iteration {len(self.records)}",
+                    )
+                run_id = runs.insert_run(
+                    connection,
+                    scenario_id=self.scenario_id,
+                    parameter_set_id=set_id,
+                    census_id=self.census.census_id,
+                    seed=self.seed,
+                    start_year=self.settings.start_year,
+                    end_year=self.years[-1],
+                    settings=self.settings,
+                    purpose="optimization",
+                    optimization_id=self.optimization_id,
+                    default_parameter_set_id=default_set_for(connection, self.scenario_id),
+                )
+                start = self.settings.start_year
+                with runs.writing_years(connection, run_id, start, self.workforce) as store_year:
+                    planned = simulate_planned(
+                        self.workforce,
+                        self.settings,
+                        self.space.resolved(point),
+                        start_year=start,
+                        years=self.settings.years,
+                        seed=self.seed,
+                        on_year=store_year,
+                    )
+                    metrics = run_metrics(planned.result)
+                    evaluation = evaluate_targets(metrics, self.targets.targets, point)
+                self.simulations += 1
+                runs.write_metrics(
+                    connection, run_id, metrics, planned.result.years, with_baseline=True
+                )
+                record = self._make_record(kind, evaluation, metrics, set_id, run_id)
+                store.insert_iterations(connection, self.optimization_id, [record])
+                store.update_progress(
+                    connection,
+                    self.optimization_id,
+                    self.simulations,
+                    self.replays,
+                    len(self.records) + 1,
+                )
         except UserError:
             raise
         except Exception as error:
             self._fail(point, kind, error)
             raise
-        self.simulations += 1
-        parent = self.full[-1][1] if self.full else self.space_start_set
-        with atomic(self.connection) as connection:
-            set_id = store_as
-            if set_id is None:
-                set_id = parameter_store.create_parameter_set(
-                    connection,
-                    self.space.lever_set(point),
-                    source="optimizer",
-                    created_by="optimizer",
-                    parent_id=parent,
-                    activate=False,
-                    note=f"optimization {self.optimization_id} iteration {len(self.records)}",
-                )
-            run_id = runs.insert_run(
-                connection,
-                scenario_id=self.scenario_id,
-                parameter_set_id=set_id,
-                census_id=self.census.census_id,
-                seed=self.seed,
-                start_year=self.settings.start_year,
-                end_year=self.years[-1],
-                settings=self.settings,
-                purpose="optimization",
-                optimization_id=self.optimization_id,
-                default_parameter_set_id=default_set_for(self.connection, self.scenario_id),
-            )
-            runs.write_outcomes(connection, run_id, planned.result, metrics, with_baseline=True)
-            record = self._make_record(kind, evaluation, metrics, set_id, run_id)
-            store.insert_iterations(connection, self.optimization_id, [record])
-            store.update_progress(
-                connection,
-                self.optimization_id,
-                self.simulations,
-                self.replays,
-                len(self.records) + 1,
-            )
         self.full.append((evaluation, set_id, run_id))
         self._record(record)
         return evaluation, planned

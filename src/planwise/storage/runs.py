@@ -24,7 +24,6 @@ from planwise.simulation.outputs import (
     STATUS_CODE_NAMES,
     TERMINATION_REASON_NAMES,
     EventType,
-    SimulationResult,
     StatusCode,
     TerminationReason,
     YearOutcome,
@@ -43,7 +42,6 @@ __all__ = [
     "load_run_metrics",
     "load_year_end_workforce",
     "write_metrics",
-    "write_outcomes",
     "writing_years",
 ]
 
@@ -329,21 +327,6 @@ def writing_years(
             raise
         for future in pending:
             future.result()
-
-
-def write_outcomes(
-    connection: duckdb.DuckDBPyConnection,
-    run_id: int,
-    result: SimulationResult,
-    metrics: RunMetrics,
-    *,
-    with_baseline: bool,
-) -> None:
-    """Events, snapshots and metrics of the result's years, plus the baseline row if asked."""
-    writer = YearWriter(connection, run_id, result.start_year, result.starting_workforce)
-    for outcome in result.outcomes:
-        writer.write(outcome)
-    write_metrics(connection, run_id, metrics, result.years, with_baseline=with_baseline)
 
 
 def write_metrics(
