@@ -20,7 +20,6 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
-from planwise.census.model import Census
 from planwise.config import Settings
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics, run_metrics
@@ -63,7 +62,8 @@ class _Loop:
 
     connection: duckdb.DuckDBPyConnection
     settings: Settings
-    census: Census
+    census_id: str
+    workforce: Workforce
     targets: Targets
     space: DecisionSpace
     seed: int
@@ -76,10 +76,6 @@ class _Loop:
     replays: int = 0
     pending_replays: list[IterationRecord] = field(default_factory=list)
     space_start_set: int = 0
-    workforce: Workforce = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.workforce = self.census.starting_workforce()
 
     @property
     def years(self) -> range:
@@ -138,7 +134,7 @@ class _Loop:
                     connection,
                     scenario_id=self.scenario_id,
                     parameter_set_id=set_id,
-                    census_id=self.census.census_id,
+                    census_id=self.census_id,
                     seed=self.seed,
                     start_year=self.settings.start_year,
                     end_year=self.years[-1],
@@ -307,8 +303,9 @@ def _start(
     scenario_id: str,
     parameter_set_id: int | None,
     targets: Targets,
-) -> tuple[Census, int, LeverSet, DecisionSpace]:
-    census = census_store.load_census(connection, census_store.active_census_id(connection))
+) -> tuple[str, Workforce, int, LeverSet, DecisionSpace]:
+    census_id = census_store.active_census_id(connection)
+    _, workforce = census_store.load_starting_workforce(connection, census_id)
     years = range(settings.start_year, settings.start_year + settings.years)
     set_id, lever_set, resolved = load_levers(
         connection, settings, scenario_id, years, parameter_set_id
@@ -316,7 +313,7 @@ def _start(
     targets.check_years(years[0], years[-1])
     bounds = {family: targets.bounds_for(family) for family in targets.levers}
     space = DecisionSpace.build(resolved, lever_set, targets.levers, bounds, targets.mode)
-    return census, set_id, lever_set, space
+    return census_id, workforce, set_id, lever_set, space
 
 
 def optimize(
@@ -404,7 +401,7 @@ def _optimize(
             source, mode=mode, max_iterations=max_iterations, tolerance=tolerance
         )
     seed = targets.seed if targets.seed is not None else settings.seed
-    census, start_set_id, _, space = _start(
+    census_id, workforce, start_set_id, _, space = _start(
         connection, settings, scenario_id, parameter_set_id, targets
     )
 
@@ -427,7 +424,8 @@ def _optimize(
     loop = _Loop(
         connection,
         settings,
-        census,
+        census_id,
+        workforce,
         targets,
         space,
         seed,
@@ -599,10 +597,10 @@ def evaluate(
     chosen = targets if isinstance(targets, Targets) else load_targets(targets)
     settings = workspace.settings()
     with workspace.database(settings).connect(read_only=True) as connection:
-        census, set_id, _, space = _start(connection, settings, scenario_id, None, chosen)
+        _, workforce, set_id, _, space = _start(connection, settings, scenario_id, None, chosen)
     seed = chosen.seed if chosen.seed is not None else settings.seed
     planned = simulate_planned(
-        census.starting_workforce(),
+        workforce,
         settings,
         space.resolved(space.start),
         start_year=settings.start_year,
