@@ -48,11 +48,11 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
     workspace: Workspace,
 ) -> None:
     run = service.run_simulation(workspace, years=3)
-    hires = sum(outcome.counts.hires for outcome in run.result.outcomes)
+    hires = [outcome.counts.hires for outcome in run.result.outcomes]
     starting = len(run.result.starting_workforce)
     with workspace.database().connect(read_only=True) as connection:
         keys = connection.execute(
-            "SELECT employee_key FROM simulation_employees WHERE run_id = ? ORDER BY rowid",
+            "SELECT employee_key FROM simulation_employees WHERE run_id = ? ORDER BY employee_key",
             [run.run_id],
         ).fetchnumpy()["employee_key"]
         duplicated = connection.execute(
@@ -60,6 +60,11 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
             "WHERE run_id = ?",
             [run.run_id],
         ).fetchall()[0][0]
+        entering = connection.execute(
+            "SELECT simulation_year, count(*) FROM simulation_snapshots "
+            "WHERE run_id = ? AND employee_id IS NOT NULL GROUP BY ALL ORDER BY ALL",
+            [run.run_id],
+        ).fetchall()
         for outcome in run.result.outcomes:
             stored_ids = connection.execute(
                 "SELECT employee_id FROM fct_workforce_snapshot "
@@ -67,8 +72,47 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
                 [run.run_id, outcome.year],
             ).fetchnumpy()["employee_id"]
             assert list(stored_ids) == list(outcome.snapshot.employee_id)
-    assert list(keys) == list(range(starting + hires))
+    assert list(keys) == list(range(starting + sum(hires)))
     assert duplicated == 0
+    # attributes are stored in the year an employee enters the run: the starting
+    # workforce and the first year's hires in the first year, later hires in their year
+    first = run.result.outcomes[0].year
+    assert entering == [
+        (first + index, count) for index, count in enumerate([starting + hires[0], *hires[1:]])
+    ]
+
+
+def _stored_run(workspace: Workspace, run_id: int) -> list[list[Any]]:
+    """A run's events and snapshot rows, every column but the run id."""
+    with workspace.database().connect(read_only=True) as connection:
+        return [
+            connection.execute(
+                f"SELECT * EXCLUDE (run_id) FROM {view} WHERE run_id = ? ORDER BY ALL", [run_id]
+            ).fetchall()
+            for view in ("fct_yearly_events", "fct_workforce_snapshot")
+        ]
+
+
+def test_rows_are_inserted_in_whole_row_groups_and_stored_the_same_as_in_one_insert(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = service.run_simulation(workspace, years=3, seed=5)  # 600 employees: one insert
+    inserted: list[tuple[str, int]] = []
+    original = runs.insert_frame
+
+    def spy(connection: Any, table_name: str, frame: Any) -> None:
+        inserted.append((table_name, frame.num_rows))
+        original(connection, table_name, frame)
+
+    monkeypatch.setattr(runs, "insert_frame", spy)
+    monkeypatch.setattr(runs.YearWriter, "row_group_size", 64)
+    batched = service.run_simulation(workspace, years=3, seed=5)
+    assert _stored_run(workspace, batched.run_id) == _stored_run(workspace, whole.run_id)
+    for table_name in ("simulation_events", "simulation_snapshots"):
+        sizes = [rows for name, rows in inserted if name == table_name]
+        assert len(sizes) > 2  # inserted while the engine ran, not only at the end
+        assert all(rows % 64 == 0 and rows >= 128 for rows in sizes[:-1])
+        assert sizes[-1] > 0  # the rest, at the end
 
 
 def test_a_storage_failure_in_a_later_year_stores_nothing_of_the_run(

@@ -30,7 +30,7 @@ from planwise.simulation.outputs import (
     YearSnapshot,
 )
 from planwise.simulation.state import Workforce
-from planwise.storage.database import insert_frame
+from planwise.storage.database import WRITE_ROW_GROUP_SIZE, insert_frame
 
 __all__ = [
     "RunRecord",
@@ -50,6 +50,7 @@ _STATUS_CODES = pa.array(STATUS_CODE_NAMES, pa.string())
 _REASONS = pa.array(TERMINATION_REASON_NAMES[1:], pa.string())  # code 0 is "none": NULL
 _ACTIVE_CODES = (StatusCode.CONTINUOUS_ACTIVE, StatusCode.NEW_HIRE_ACTIVE)
 _IS_ACTIVE = "detailed_status_code IN ('continuous_active', 'new_hire_active')"
+_RUN_TABLES = ("simulation_events", "simulation_snapshots")
 
 
 @dataclass(frozen=True)
@@ -112,22 +113,6 @@ class _EmployeeKeys:
         return keys
 
 
-def _employee_table(
-    run_id: int, keys: npt.NDArray[np.int32], people: Workforce | YearSnapshot, rows: slice
-) -> pa.Table:
-    gender = people.gender[rows]
-    return pa.table(
-        {
-            "run_id": _constant(run_id, len(keys)),
-            "employee_key": pa.array(keys),
-            "employee_id": pa.array(people.employee_id[rows], pa.string()),
-            "birth_date": pa.array(people.birth_date[rows]),
-            "hire_date": pa.array(people.hire_date[rows]),
-            "gender": pa.array(gender, pa.string(), mask=gender == ""),
-        }
-    )
-
-
 def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
     events = outcome.events
     size = len(events)
@@ -159,9 +144,22 @@ def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32])
     )
 
 
-def _snapshot_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
+def _snapshot_table(
+    run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32], entering: int
+) -> pa.Table:
+    """The year's snapshot rows; rows `entering` onwards are employees new to the run's
+    records this year and also carry the employee's own attributes."""
     snapshot = outcome.snapshot
     size = len(snapshot)
+    known = np.arange(size) < entering
+    new = slice(entering, None)
+    gender = snapshot.gender[new]
+
+    def strings(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+        # only the entering rows are converted from Python strings; the rest are nulls
+        entered = pa.array(values, pa.string(), mask=missing)
+        return pa.concat_arrays([pa.nulls(entering, pa.string()), entered])
+
     return pa.table(
         {
             "run_id": _constant(run_id, size),
@@ -174,6 +172,10 @@ def _snapshot_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int3
             "annual_salary": pa.array(snapshot.annual_salary),
             "prorated_compensation": pa.array(snapshot.prorated_compensation),
             "detailed_status_code": _dictionary(snapshot.status_code, _STATUS_CODES),
+            "employee_id": strings(snapshot.employee_id[new]),
+            "birth_date": pa.array(snapshot.birth_date, mask=known),
+            "hire_date": pa.array(snapshot.hire_date, mask=known),
+            "gender": strings(gender, gender == ""),
         }
     )
 
@@ -238,9 +240,17 @@ def insert_run(
 class YearWriter:
     """Stores a run's years, one `YearOutcome` at a time, in the caller's transaction.
 
-    A new run stores its starting workforce as employees 0…N-1; a continued run picks up
-    the keys of its stored year-end workforce. Each year's hires get the next keys.
+    A new run numbers its starting workforce 0…N-1; a continued run picks up the keys of
+    its stored year-end workforce. Each year's hires get the next keys.
+
+    Rows are held back and inserted in whole row groups, at least two at a time: DuckDB
+    compresses each insert's row groups on its own, so small inserts (one a year) leave
+    part-filled row groups to compress at commit, which costs more than the whole insert
+    (measured on a 10,000-employee five-year run: 0.16 s of DuckDB time in inserts of two
+    or more row groups, 0.25 s in one insert a year). `finish` inserts the rest.
     """
+
+    row_group_size = WRITE_ROW_GROUP_SIZE
 
     def __init__(
         self,
@@ -251,22 +261,19 @@ class YearWriter:
     ) -> None:
         self.connection = connection
         self.run_id = run_id
+        self._held: dict[str, list[pa.Table]] = {table: [] for table in _RUN_TABLES}
         keys = self._continued_keys(start_year, len(starting_workforce))
+        self._new_run = keys is None
         if keys is None:
             size = len(starting_workforce)
             keys = _EmployeeKeys(np.arange(size, dtype=np.int32), size)
-            insert_frame(
-                connection,
-                "simulation_employees",
-                _employee_table(run_id, keys.workforce, starting_workforce, slice(None)),
-            )
         self.keys = keys
 
     def _continued_keys(self, start_year: int, size: int) -> _EmployeeKeys | None:
         """The keys of the stored workforce at the end of the year before `start_year`
         (None if the run has no stored years yet)."""
         ((next_key,),) = self.connection.execute(
-            "SELECT max(employee_key) + 1 FROM simulation_employees WHERE run_id = ?",
+            "SELECT max(employee_key) + 1 FROM simulation_snapshots WHERE run_id = ?",
             [self.run_id],
         ).fetchall()
         if next_key is None:
@@ -284,17 +291,32 @@ class YearWriter:
             )
         return _EmployeeKeys(np.asarray(workforce, dtype=np.int32), int(next_key))
 
+    def _add(self, table_name: str, rows: pa.Table) -> None:
+        held = self._held[table_name]
+        held.append(rows)
+        count = sum(len(part) for part in held)
+        if count >= 2 * self.row_group_size:
+            rows = pa.concat_tables(held)
+            whole_groups = count // self.row_group_size * self.row_group_size
+            insert_frame(self.connection, table_name, rows.slice(0, whole_groups))
+            held[:] = [rows.slice(whole_groups)]
+
     def write(self, outcome: YearOutcome) -> None:
         """Store a year; years must come in order."""
-        known = len(self.keys.workforce)
+        entering = 0 if self._new_run else len(self.keys.workforce)
+        self._new_run = False
         population = self.keys.population(outcome.snapshot)
-        hired = slice(known, None)
-        employees = _employee_table(self.run_id, population[hired], outcome.snapshot, hired)
-        insert_frame(self.connection, "simulation_employees", employees)
-        events = _event_table(self.run_id, outcome, population)
-        insert_frame(self.connection, "simulation_events", events)
-        snapshot = _snapshot_table(self.run_id, outcome, population)
-        insert_frame(self.connection, "simulation_snapshots", snapshot)
+        self._add("simulation_events", _event_table(self.run_id, outcome, population))
+        self._add(
+            "simulation_snapshots", _snapshot_table(self.run_id, outcome, population, entering)
+        )
+
+    def finish(self) -> None:
+        """Insert the rows still held back."""
+        for table_name, held in self._held.items():
+            if held:
+                insert_frame(self.connection, table_name, pa.concat_tables(held))
+                held.clear()
 
 
 @contextmanager
@@ -309,8 +331,9 @@ def writing_years(
     Yields the function to hand each `YearOutcome` to (the engine's `on_year`). DuckDB
     releases the GIL while it compresses and writes, so on two cores storing a year costs
     little more than simulating it. The caller must not use `connection` inside the block.
-    On leaving, waits for every year to be stored and raises the first storage error; if
-    the block raised, waits for the year being stored and drops the rest.
+    On leaving, waits for every year to be handed over, inserts the rows still held back
+    (`YearWriter.finish`) and raises the first storage error; if the block raised, waits
+    for the year being stored and drops the rest.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwise-store") as executor:
         made = executor.submit(YearWriter, connection, run_id, start_year, starting_workforce)
@@ -327,6 +350,7 @@ def writing_years(
             raise
         for future in pending:
             future.result()
+        made.result().finish()
 
 
 def write_metrics(
@@ -431,7 +455,7 @@ def load_year_end_workforce(
                coalesce(employee.gender, '') AS gender
         FROM simulation_snapshots AS snapshot
         JOIN simulation_employees AS employee USING (run_id, employee_key)
-        WHERE run_id = ? AND simulation_year = ? AND {_IS_ACTIVE}
+        WHERE run_id = ? AND snapshot.simulation_year = ? AND {_IS_ACTIVE}
         ORDER BY employee_key  -- the engine's order: sums stay bit-identical
         """,
         [run_id, year],
