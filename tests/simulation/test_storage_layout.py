@@ -11,9 +11,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from planwise import service
+from planwise.census import generate_census
 from planwise.errors import UserError
 from planwise.simulation import YearOutcome
 from planwise.storage import runs
@@ -21,6 +24,7 @@ from planwise.workspace import Workspace
 
 STORED_TABLES = (
     "simulation_runs",
+    "simulation_hires",
     "simulation_employees",
     "simulation_events",
     "simulation_snapshots",
@@ -60,11 +64,10 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
             "WHERE run_id = ?",
             [run.run_id],
         ).fetchall()[0][0]
-        entering = connection.execute(
-            "SELECT simulation_year, count(*) FROM simulation_snapshots "
-            "WHERE run_id = ? AND employee_id IS NOT NULL GROUP BY ALL ORDER BY ALL",
+        hired_keys = connection.execute(
+            "SELECT employee_key FROM simulation_hires WHERE run_id = ? ORDER BY employee_key",
             [run.run_id],
-        ).fetchall()
+        ).fetchnumpy()["employee_key"]
         for outcome in run.result.outcomes:
             stored_ids = connection.execute(
                 "SELECT employee_id FROM fct_workforce_snapshot "
@@ -74,12 +77,41 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
             assert list(stored_ids) == list(outcome.snapshot.employee_id)
     assert list(keys) == list(range(starting + sum(hires)))
     assert duplicated == 0
-    # attributes are stored in the year an employee enters the run: the starting
-    # workforce and the first year's hires in the first year, later hires in their year
-    first = run.result.outcomes[0].year
-    assert entering == [
-        (first + index, count) for index, count in enumerate([starting + hires[0], *hires[1:]])
-    ]
+    # the starting workforce's attributes are the census's; only hires are stored per run
+    assert list(hired_keys) == list(range(starting, starting + sum(hires)))
+
+
+def test_a_census_with_people_outside_the_starting_workforce_maps_keys_to_the_right_people(
+    tmp_path: Path,
+) -> None:
+    workspace = Workspace(tmp_path / "imported")
+    service.init_workspace(workspace)
+    frame = generate_census(300, 11, workspace.settings()).frame.drop(
+        columns="in_starting_workforce"
+    )
+    # every third person hired before June 2024 left at the end of June
+    left = (frame.index % 3 == 1) & (pd.to_datetime(frame["hire_date"]) < "2024-06-01")
+    frame["termination_date"] = frame["termination_date"].astype(object)
+    frame.loc[left, "termination_date"] = "2024-06-30"
+    frame.loc[left, "active"] = False
+    frame.to_csv(tmp_path / "census.csv", index=False)
+    census = service.import_census(workspace, tmp_path / "census.csv")
+    assert census.starting_headcount == 300 - left.sum() < 250
+
+    run = service.run_simulation(workspace, years=2)
+    with workspace.database().connect(read_only=True) as connection:
+        for outcome in run.result.outcomes:
+            stored = connection.execute(
+                "SELECT employee_id, birth_date, hire_date, coalesce(gender, '') AS gender "
+                "FROM fct_workforce_snapshot WHERE run_id = ? AND simulation_year = ? "
+                "ORDER BY employee_key",
+                [run.run_id, outcome.year],
+            ).fetchnumpy()
+            snapshot = outcome.snapshot
+            assert list(stored["employee_id"]) == list(snapshot.employee_id)
+            np.testing.assert_array_equal(stored["birth_date"], snapshot.birth_date)
+            np.testing.assert_array_equal(stored["hire_date"], snapshot.hire_date)
+            assert list(stored["gender"]) == list(snapshot.gender)
 
 
 def _stored_run(workspace: Workspace, run_id: int) -> list[list[Any]]:

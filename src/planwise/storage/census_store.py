@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 from planwise.census.model import CENSUS_COLUMNS, Census
 from planwise.errors import UserError
@@ -27,6 +29,10 @@ def store_census(connection: duckdb.DuckDBPyConnection, census: Census, source: 
         return False
     frame = census.frame.loc[:, list(CENSUS_COLUMNS)].copy()
     frame.insert(0, "census_id", census.census_id)
+    # Runs number the starting workforce by this key and read its attributes from here.
+    starting = frame["in_starting_workforce"].to_numpy(dtype=bool)
+    frame["workforce_key"] = pd.array(np.cumsum(starting) - 1, dtype="Int32")
+    frame.loc[~starting, "workforce_key"] = pd.NA
     insert_frame(connection, "census", frame)
     connection.execute(
         "INSERT INTO census_versions VALUES (?, ?, ?, ?, ?, ?, true, NULL)",
@@ -79,7 +85,8 @@ def load_starting_workforce(
     columns = connection.execute(
         """SELECT employee_id, birth_date, hire_date, job_level, annual_salary,
                   coalesce(gender, '') AS gender
-        FROM census WHERE census_id = ? AND in_starting_workforce ORDER BY rowid""",
+        FROM census WHERE census_id = ? AND workforce_key IS NOT NULL
+        ORDER BY workforce_key""",
         [census_id],
     ).fetchnumpy()
     return version[0][0], Workforce.from_columns(columns)

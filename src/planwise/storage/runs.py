@@ -50,7 +50,7 @@ _STATUS_CODES = pa.array(STATUS_CODE_NAMES, pa.string())
 _REASONS = pa.array(TERMINATION_REASON_NAMES[1:], pa.string())  # code 0 is "none": NULL
 _ACTIVE_CODES = (StatusCode.CONTINUOUS_ACTIVE, StatusCode.NEW_HIRE_ACTIVE)
 _IS_ACTIVE = "detailed_status_code IN ('continuous_active', 'new_hire_active')"
-_RUN_TABLES = ("simulation_events", "simulation_snapshots")
+_RUN_TABLES = ("simulation_hires", "simulation_events", "simulation_snapshots")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,22 @@ class _EmployeeKeys:
         return keys
 
 
+def _hire_table(
+    run_id: int, keys: npt.NDArray[np.int32], snapshot: YearSnapshot, rows: slice
+) -> pa.Table:
+    gender = snapshot.gender[rows]
+    return pa.table(
+        {
+            "run_id": _constant(run_id, len(keys)),
+            "employee_key": pa.array(keys),
+            "employee_id": pa.array(snapshot.employee_id[rows], pa.string()),
+            "birth_date": pa.array(snapshot.birth_date[rows]),
+            "hire_date": pa.array(snapshot.hire_date[rows]),
+            "gender": pa.array(gender, pa.string(), mask=gender == ""),
+        }
+    )
+
+
 def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
     events = outcome.events
     size = len(events)
@@ -144,22 +160,9 @@ def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32])
     )
 
 
-def _snapshot_table(
-    run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32], entering: int
-) -> pa.Table:
-    """The year's snapshot rows; rows `entering` onwards are employees new to the run's
-    records this year and also carry the employee's own attributes."""
+def _snapshot_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32]) -> pa.Table:
     snapshot = outcome.snapshot
     size = len(snapshot)
-    known = np.arange(size) < entering
-    new = slice(entering, None)
-    gender = snapshot.gender[new]
-
-    def strings(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-        # only the entering rows are converted from Python strings; the rest are nulls
-        entered = pa.array(values, pa.string(), mask=missing)
-        return pa.concat_arrays([pa.nulls(entering, pa.string()), entered])
-
     return pa.table(
         {
             "run_id": _constant(run_id, size),
@@ -172,10 +175,6 @@ def _snapshot_table(
             "annual_salary": pa.array(snapshot.annual_salary),
             "prorated_compensation": pa.array(snapshot.prorated_compensation),
             "detailed_status_code": _dictionary(snapshot.status_code, _STATUS_CODES),
-            "employee_id": strings(snapshot.employee_id[new]),
-            "birth_date": pa.array(snapshot.birth_date, mask=known),
-            "hire_date": pa.array(snapshot.hire_date, mask=known),
-            "gender": strings(gender, gender == ""),
         }
     )
 
@@ -240,8 +239,9 @@ def insert_run(
 class YearWriter:
     """Stores a run's years, one `YearOutcome` at a time, in the caller's transaction.
 
-    A new run numbers its starting workforce 0…N-1; a continued run picks up the keys of
-    its stored year-end workforce. Each year's hires get the next keys.
+    A new run's starting workforce has the keys 0…N-1 (the census's `workforce_key`); a
+    continued run picks up the keys of its stored year-end workforce. Each year's hires
+    get the next keys and are stored in `simulation_hires`.
 
     Rows are held back and inserted in whole row groups, at least two at a time: DuckDB
     compresses each insert's row groups on its own, so small inserts (one a year) leave
@@ -263,7 +263,6 @@ class YearWriter:
         self.run_id = run_id
         self._held: dict[str, list[pa.Table]] = {table: [] for table in _RUN_TABLES}
         keys = self._continued_keys(start_year, len(starting_workforce))
-        self._new_run = keys is None
         if keys is None:
             size = len(starting_workforce)
             keys = _EmployeeKeys(np.arange(size, dtype=np.int32), size)
@@ -303,13 +302,13 @@ class YearWriter:
 
     def write(self, outcome: YearOutcome) -> None:
         """Store a year; years must come in order."""
-        entering = 0 if self._new_run else len(self.keys.workforce)
-        self._new_run = False
+        known = len(self.keys.workforce)
         population = self.keys.population(outcome.snapshot)
+        hired = slice(known, None)
+        hires = _hire_table(self.run_id, population[hired], outcome.snapshot, hired)
+        self._add("simulation_hires", hires)
         self._add("simulation_events", _event_table(self.run_id, outcome, population))
-        self._add(
-            "simulation_snapshots", _snapshot_table(self.run_id, outcome, population, entering)
-        )
+        self._add("simulation_snapshots", _snapshot_table(self.run_id, outcome, population))
 
     def finish(self) -> None:
         """Insert the rows still held back."""
