@@ -168,7 +168,7 @@ def _simulate_and_store(
     transaction; the result, its metrics and the seconds the engine and metrics took."""
     started = time.perf_counter()
     with runs.writing_years(
-        connection, run_id, request.start_year, request.workforce
+        connection, run_id, request.start_year, request.workforce, request.years
     ) as store_year:
         result = simulate(
             request.workforce,

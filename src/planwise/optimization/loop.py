@@ -144,7 +144,9 @@ class _Loop:
                     default_parameter_set_id=default_set_for(connection, self.scenario_id),
                 )
                 start = self.settings.start_year
-                with runs.writing_years(connection, run_id, start, self.workforce) as store_year:
+                with runs.writing_years(
+                    connection, run_id, start, self.workforce, self.settings.years
+                ) as store_year:
                     planned = simulate_planned(
                         self.workforce,
                         self.settings,

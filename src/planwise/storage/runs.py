@@ -324,22 +324,29 @@ def writing_years(
     run_id: int,
     start_year: int,
     starting_workforce: Workforce,
+    years: int,
 ) -> Iterator[Callable[[YearOutcome], None]]:
     """Store each year on a background thread while the caller simulates the next.
 
-    Yields the function to hand each `YearOutcome` to (the engine's `on_year`). DuckDB
-    releases the GIL while it compresses and writes, so on two cores storing a year costs
-    little more than simulating it. The caller must not use `connection` inside the block.
-    On leaving, waits for every year to be handed over, inserts the rows still held back
-    (`YearWriter.finish`) and raises the first storage error; if the block raised, waits
-    for the year being stored and drops the rest.
+    Yields the function to hand each of the `years` `YearOutcome`s to (the engine's
+    `on_year`). DuckDB releases the GIL while it compresses and writes, so on two cores
+    storing a year costs little more than simulating it. Once the last year is handed
+    over, the rows still held back are inserted (`YearWriter.finish`) while the caller
+    goes on, e.g. with the run's metrics. The caller must not use `connection` inside
+    the block. On leaving, waits for everything to be stored and raises the first storage
+    error; if the block raised, waits for the year being stored and drops the rest.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwise-store") as executor:
         made = executor.submit(YearWriter, connection, run_id, start_year, starting_workforce)
         pending: list[Future[Any]] = [made]
 
+        def finish() -> None:
+            pending.append(executor.submit(lambda: made.result().finish()))
+
         def store(outcome: YearOutcome) -> None:
             pending.append(executor.submit(lambda: made.result().write(outcome)))
+            if len(pending) == 1 + years:
+                finish()
 
         try:
             yield store
@@ -347,9 +354,10 @@ def writing_years(
             for future in pending:
                 future.cancel()
             raise
+        if len(pending) < 2 + years:
+            finish()  # the engine handed over fewer years than announced
         for future in pending:
             future.result()
-        made.result().finish()
 
 
 def write_metrics(
