@@ -17,9 +17,11 @@ import pytest
 
 from planwise import service
 from planwise.census import generate_census
+from planwise.config import DatabaseSettings
 from planwise.errors import UserError
 from planwise.simulation import YearOutcome
 from planwise.storage import runs
+from planwise.storage.database import Database
 from planwise.workspace import Workspace
 
 STORED_TABLES = (
@@ -260,3 +262,22 @@ def test_opening_a_writer_inside_a_reader_of_the_same_thread_fails_at_once(
         pass
     with database.connect() as writer:  # the reader is gone: writing works again
         writer.execute("INSERT INTO scenarios VALUES ('later', NULL, now(), 'test', NULL)")
+
+
+def test_the_memory_limit_and_threads_settings_apply_to_each_connection(
+    workspace: Workspace,
+) -> None:
+    def applied(memory_limit: str, threads: int) -> tuple[str, str]:
+        database = Database(
+            workspace.database_path, DatabaseSettings(memory_limit=memory_limit, threads=threads)
+        )
+        with database.connect(read_only=True) as connection:
+            ((limit, count),) = connection.execute(
+                "SELECT current_setting('memory_limit'), current_setting('threads')"
+            ).fetchall()
+        return str(limit), str(count)
+
+    assert applied("1GB", 1) == ("953.6 MiB", "1")
+    assert applied("1GB", 1) == ("953.6 MiB", "1")  # unchanged: not set again, still applied
+    assert applied("2GB", 2) == ("1.8 GiB", "2")
+    assert applied("1GB", 2) == ("953.6 MiB", "2")

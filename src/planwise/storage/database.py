@@ -85,6 +85,7 @@ class _Attachments:
         self._pid = 0
         self._attached: dict[Path, _Attachment] = {}
         self._aliases = itertools.count(1)
+        self._configured: tuple[str, int] | None = None
 
     def _base(self) -> duckdb.DuckDBPyConnection:
         if self._instance is None or self._pid != os.getpid():
@@ -92,6 +93,7 @@ class _Attachments:
             self._instance = duckdb.connect(config={"temp_directory": str(spill)})
             self._pid = os.getpid()
             self._attached = {}
+            self._configured = None
         return self._instance
 
     def open(
@@ -120,8 +122,7 @@ class _Attachments:
             attachment.users += 1
             if read_only:
                 attachment.reading_threads[threading.get_ident()] += 1
-            base.execute(f"SET memory_limit = {_literal(settings.memory_limit)}")
-            base.execute(f"SET threads = {settings.threads}")
+            self._configure(base, settings)
             connection = base.cursor()
         try:
             connection.execute(f"USE {attachment.alias}")
@@ -129,6 +130,15 @@ class _Attachments:
             self.close(path, connection, read_only=read_only)
             raise
         return connection
+
+    def _configure(self, base: duckdb.DuckDBPyConnection, settings: DatabaseSettings) -> None:
+        """Apply the memory limit and threads when they change: setting the memory limit
+        costs ~10 ms (DuckDB re-evaluates its buffer pool), too much for every connection."""
+        wanted = (settings.memory_limit, settings.threads)
+        if self._configured != wanted:
+            base.execute(f"SET memory_limit = {_literal(settings.memory_limit)}")
+            base.execute(f"SET threads = {settings.threads}")
+            self._configured = wanted
 
     def _attach(
         self, base: duckdb.DuckDBPyConnection, key: Path, path: Path, *, read_only: bool
