@@ -19,7 +19,8 @@ from planwise import service
 from planwise.census import generate_census
 from planwise.config import DatabaseSettings
 from planwise.errors import UserError
-from planwise.simulation import YearOutcome
+from planwise.parameters import default_lever_set, resolve_levers
+from planwise.simulation import YearOutcome, simulate
 from planwise.storage import runs
 from planwise.storage.database import Database
 from planwise.workspace import Workspace
@@ -281,3 +282,29 @@ def test_the_memory_limit_and_threads_settings_apply_to_each_connection(
     assert applied("1GB", 1) == ("953.6 MiB", "1")  # unchanged: not set again, still applied
     assert applied("2GB", 2) == ("1.8 GiB", "2")
     assert applied("1GB", 2) == ("953.6 MiB", "2")
+
+
+@pytest.mark.parametrize("announced", [2, 4])
+def test_every_year_handed_over_is_stored_even_when_not_the_number_announced(
+    workspace: Workspace, announced: int
+) -> None:
+    settings = workspace.settings()
+    workforce = generate_census(600, 3, settings).starting_workforce()
+    levers = resolve_levers(
+        range(2025, 2028), settings.level_numbers, default_lever_set(2025, settings.level_numbers)
+    )
+    result = simulate(workforce, settings, levers, start_year=2025, years=3, seed=1)
+    with workspace.database().transaction() as connection:
+        with runs.writing_years(connection, 99, 2025, workforce, announced) as store_year:
+            for outcome in result.outcomes:
+                store_year(outcome)
+        stored = connection.execute(
+            "SELECT (SELECT count(*) FROM simulation_events WHERE run_id = 99), "
+            "(SELECT count(*) FROM simulation_snapshots WHERE run_id = 99), "
+            "(SELECT count(*) FROM simulation_hires WHERE run_id = 99)"
+        ).fetchall()[0]
+    assert stored == (
+        sum(len(outcome.events) for outcome in result.outcomes),
+        sum(len(outcome.snapshot) for outcome in result.outcomes),
+        sum(outcome.counts.hires for outcome in result.outcomes),
+    )

@@ -346,7 +346,7 @@ def writing_years(
         def store(outcome: YearOutcome) -> None:
             pending.append(executor.submit(lambda: made.result().write(outcome)))
             if len(pending) == 1 + years:
-                finish()
+                finish()  # the last year: what is held back goes in now
 
         try:
             yield store
@@ -354,8 +354,7 @@ def writing_years(
             for future in pending:
                 future.cancel()
             raise
-        if len(pending) < 2 + years:
-            finish()  # the engine handed over fewer years than announced
+        finish()  # nothing is left unless the years handed over were not those announced
         for future in pending:
             future.result()
 
