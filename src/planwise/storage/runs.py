@@ -24,13 +24,13 @@ from planwise.simulation.outputs import (
     STATUS_CODE_NAMES,
     TERMINATION_REASON_NAMES,
     EventType,
-    StatusCode,
     TerminationReason,
     YearOutcome,
     YearSnapshot,
 )
 from planwise.simulation.state import Workforce
 from planwise.storage.database import WRITE_ROW_GROUP_SIZE, insert_frame
+from planwise.storage.schema import IS_ACTIVE
 
 __all__ = [
     "RunRecord",
@@ -48,8 +48,6 @@ __all__ = [
 _EVENT_TYPES = pa.array(EVENT_TYPE_NAMES, pa.string())
 _STATUS_CODES = pa.array(STATUS_CODE_NAMES, pa.string())
 _REASONS = pa.array(TERMINATION_REASON_NAMES[1:], pa.string())  # code 0 is "none": NULL
-_ACTIVE_CODES = (StatusCode.CONTINUOUS_ACTIVE, StatusCode.NEW_HIRE_ACTIVE)
-_IS_ACTIVE = "detailed_status_code IN ('continuous_active', 'new_hire_active')"
 _RUN_TABLES = ("simulation_hires", "simulation_events", "simulation_snapshots")
 
 
@@ -109,7 +107,7 @@ class _EmployeeKeys:
             [self.workforce, np.arange(self.next_key, self.next_key + hires, dtype=np.int32)]
         )
         self.next_key += hires
-        self.workforce = keys[np.isin(snapshot.status_code, _ACTIVE_CODES)]
+        self.workforce = keys[snapshot.is_active]
         return keys
 
 
@@ -279,7 +277,7 @@ class YearWriter:
             return None
         workforce = self.connection.execute(
             f"""SELECT employee_key FROM simulation_snapshots
-            WHERE run_id = ? AND simulation_year = ? AND {_IS_ACTIVE}
+            WHERE run_id = ? AND simulation_year = ? AND {IS_ACTIVE}
             ORDER BY employee_key""",
             [self.run_id, start_year - 1],
         ).fetchnumpy()["employee_key"]
@@ -461,7 +459,7 @@ def load_year_end_workforce(
                coalesce(employee.gender, '') AS gender
         FROM simulation_snapshots AS snapshot
         JOIN simulation_employees AS employee USING (run_id, employee_key)
-        WHERE run_id = ? AND snapshot.simulation_year = ? AND {_IS_ACTIVE}
+        WHERE run_id = ? AND snapshot.simulation_year = ? AND {IS_ACTIVE}
         ORDER BY employee_key  -- the engine's order: sums stay bit-identical
         """,
         [run_id, year],

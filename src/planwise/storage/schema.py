@@ -11,15 +11,27 @@ from planwise.simulation.outputs import (
     EVENT_TYPE_NAMES,
     STATUS_CODE_NAMES,
     TERMINATION_REASON_NAMES,
+    StatusCode,
 )
 
-__all__ = ["SCHEMA_STATEMENTS", "SCHEMA_VERSION"]
+__all__ = ["IS_ACTIVE", "SCHEMA_STATEMENTS", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 3
 
 
 def _quoted(names: tuple[str, ...]) -> str:
     return ", ".join(f"'{name}'" for name in names)
+
+
+# A snapshot row of someone employed on Dec 31 (the status codes `YearSnapshot.is_active` uses).
+IS_ACTIVE = "detailed_status_code IN ({})".format(
+    _quoted(
+        (
+            STATUS_CODE_NAMES[StatusCode.CONTINUOUS_ACTIVE],
+            STATUS_CODE_NAMES[StatusCode.NEW_HIRE_ACTIVE],
+        )
+    )
+)
 
 
 SCHEMA_STATEMENTS: tuple[str, ...] = (
@@ -179,7 +191,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         event.employee_key
     FROM simulation_events AS event
     JOIN simulation_employees AS employee USING (run_id, employee_key)""",
-    """CREATE OR REPLACE VIEW fct_workforce_snapshot AS
+    f"""CREATE OR REPLACE VIEW fct_workforce_snapshot AS
     SELECT
         snapshot.run_id,
         snapshot.simulation_year,
@@ -192,7 +204,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         snapshot.start_annual_salary,
         snapshot.annual_salary,
         snapshot.prorated_compensation,
-        CASE WHEN snapshot.detailed_status_code IN ('continuous_active', 'new_hire_active')
+        CASE WHEN {IS_ACTIVE}
              THEN 'active' ELSE 'terminated' END AS employment_status,
         snapshot.detailed_status_code::VARCHAR AS detailed_status_code,
         employee.gender,
