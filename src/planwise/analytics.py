@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from planwise.config import DatabaseSettings
-from planwise.errors import DatabaseLockedError, UserError
+from planwise.errors import DatabaseLockedError, UserError, lock_conflict_detail
 from planwise.parameters.declarations import PARAMETERS
-from planwise.storage.database import lock_conflict_detail
 from planwise.workspace import Workspace
 
 __all__ = [

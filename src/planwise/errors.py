@@ -13,7 +13,10 @@ __all__ = [
     "Problem",
     "UserError",
     "ValidationFailed",
+    "lock_conflict_detail",
 ]
+
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
 
 class UserError(Exception):
@@ -90,3 +93,17 @@ class DatabaseLockedError(UserError):
             "then run the command again. Nothing was changed."
         )
         self.path = path
+
+
+def lock_conflict_detail(message: str) -> str | None:
+    """The holder named in a DuckDB lock-conflict message, or None for any other error.
+
+    DuckDB names it, e.g. "Conflicting lock is held in /usr/bin/python3 (PID 123)"; dbt
+    passes the same text through, so the analytics build uses this too.
+    """
+    if not any(marker in message.lower() for marker in _LOCK_MARKERS):
+        return None
+    for line in message.splitlines():
+        if "PID" in line or "lock" in line.lower():
+            return line.split(":", 1)[-1].strip()[:200]
+    return message[:200]

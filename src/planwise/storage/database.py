@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from planwise.config import DatabaseSettings
-from planwise.errors import DatabaseLockedError, UserError
+from planwise.errors import DatabaseLockedError, UserError, lock_conflict_detail
 from planwise.storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
 
 __all__ = [
@@ -29,10 +29,7 @@ __all__ = [
     "Database",
     "atomic",
     "insert_frame",
-    "lock_conflict_detail",
 ]
-
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
 # Rows per row group for connections that write. DuckDB's default (122,880) leaves a run's
 # last, partly filled row group of each table to be compressed at commit or checkpoint and
@@ -251,17 +248,3 @@ def insert_frame(connection: duckdb.DuckDBPyConnection, table_name: str, frame: 
         # that second error would hide the first, which is the one to report.
         with contextlib.suppress(duckdb.Error):
             connection.unregister("_bulk_rows")
-
-
-def lock_conflict_detail(message: str) -> str | None:
-    """The holder named in a DuckDB lock-conflict message, or None for any other error.
-
-    DuckDB names it, e.g. "Conflicting lock is held in /usr/bin/python3 (PID 123)"; dbt
-    passes the same text through, so the analytics build uses this too.
-    """
-    if not any(marker in message.lower() for marker in _LOCK_MARKERS):
-        return None
-    for line in message.splitlines():
-        if "PID" in line or "lock" in line.lower():
-            return line.split(":", 1)[-1].strip()[:200]
-    return message[:200]
