@@ -1,5 +1,5 @@
 """Resolution precedence (scenario → default scenario → built-in, nearest earlier year),
-locked keys and the row diff of two sets."""
+the locks it carries, and the row diff of two sets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from planwise.parameters.levers import (
     LeverSet,
     default_lever_set,
     diff_lever_sets,
-    locked_keys,
     resolve_levers,
 )
 
@@ -171,18 +170,6 @@ def test_the_resolved_table_has_one_row_per_parameter_year_and_level() -> None:
     assert len(rows) == 5 * len(YEARS) * len(LEVELS)
     assert {row["source"] for row in rows} == {"scenario"}
     assert resolved.for_year(2026)["promotion_probability"][1:].tolist() == [0.12, 0.08]
-
-
-def test_locked_keys_are_the_locked_rows() -> None:
-    levers = LeverSet(
-        "default",
-        (
-            Lever("merit_base", 2025, 1, 0.03, is_locked=True),
-            Lever("merit_base", 2025, 2, 0.03),
-            Lever("cola_rate", 2026, 1, 0.02, is_locked=True),
-        ),
-    )
-    assert locked_keys(levers) == {("merit_base", 2025, 1), ("cola_rate", 2026, 1)}
 
 
 def test_diff_reports_changed_added_removed_and_lock_only_rows() -> None:

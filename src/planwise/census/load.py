@@ -33,7 +33,6 @@ __all__ = [
     "LoadedCensus",
     "job_level_for_salary",
     "read_census",
-    "validate_census_file",
 ]
 
 REQUIRED_COLUMNS = ("employee_id", "birth_date", "hire_date", "annual_salary")
@@ -100,13 +99,6 @@ def read_census(path: Path, settings: Settings, *, keep_latest: bool = False) ->
     validated = _validate(path, columns, settings, keep_latest)
     census = Census.from_frame(validated.frame, settings.census_as_of)
     return LoadedCensus(census.census_id, census.as_of_date, census.frame, validated.dropped)
-
-
-def validate_census_file(
-    path: Path, settings: Settings, *, keep_latest: bool = False
-) -> LoadedCensus:
-    """Check a census file against every rule without storing it (same as `read_census`)."""
-    return read_census(path, settings, keep_latest=keep_latest)
 
 
 def job_level_for_salary(

@@ -1,6 +1,12 @@
 """Compensation levers: declarations, parameter sets and their resolution."""
 
-from planwise.parameters.declarations import EVENT_TYPES, PARAMETERS, ParameterSpec, parameter_spec
+from planwise.parameters.declarations import (
+    EVENT_TYPES,
+    PARAMETERS,
+    STRUCTURAL_PARAMETERS,
+    ParameterSpec,
+    parameter_spec,
+)
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
     Lever,
@@ -10,7 +16,6 @@ from planwise.parameters.levers import (
     ResolvedLevers,
     default_lever_set,
     diff_lever_sets,
-    locked_keys,
     resolve_levers,
 )
 
@@ -18,6 +23,7 @@ __all__ = [
     "DEFAULT_SCENARIO",
     "EVENT_TYPES",
     "PARAMETERS",
+    "STRUCTURAL_PARAMETERS",
     "Lever",
     "LeverDifference",
     "LeverKey",
@@ -26,7 +32,6 @@ __all__ = [
     "ResolvedLevers",
     "default_lever_set",
     "diff_lever_sets",
-    "locked_keys",
     "parameter_spec",
     "resolve_levers",
 ]

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EVENT_TYPES", "PARAMETERS", "ParameterSpec", "parameter_spec"]
+__all__ = [
+    "EVENT_TYPES",
+    "PARAMETERS",
+    "STRUCTURAL_PARAMETERS",
+    "ParameterSpec",
+    "parameter_spec",
+]
 
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One lever: its defaults by job level and the ranges it is validated against."""
+    """One lever: its defaults by job level and the ranges it is validated against.
+
+    `structural` marks a lever that changes the structure of a year, not only its pay:
+    `promotion_probability` changes who is promoted. The engine plans a year (who leaves,
+    is promoted, rated, hired) with the structural levers only, so a compensation-only
+    replay, which pays stored plans again, cannot move a structural lever; moving one
+    needs a full simulation.
+    """
 
     name: str
     event_type: str
@@ -26,6 +39,7 @@ class ParameterSpec:
     risk_above: str
     per_level: bool = True
     unit: str = "rate"
+    structural: bool = False
 
     def default_for(self, level: int) -> float:
         """The built-in default for a level; levels past the declared ones take the last."""
@@ -94,6 +108,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         warning_range=None,
         risk_below="",
         risk_above="",
+        structural=True,
     ),
     ParameterSpec(
         name="promotion_raise",
@@ -109,6 +124,11 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
 )
 
 EVENT_TYPES: frozenset[str] = frozenset(spec.event_type for spec in PARAMETERS)
+
+STRUCTURAL_PARAMETERS: frozenset[str] = frozenset(
+    spec.name for spec in PARAMETERS if spec.structural
+)
+"""The names of the levers declared `structural`: a pay replay cannot move them."""
 
 _BY_NAME = {spec.name: spec for spec in PARAMETERS}
 

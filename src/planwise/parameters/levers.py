@@ -24,7 +24,6 @@ __all__ = [
     "ResolvedLevers",
     "default_lever_set",
     "diff_lever_sets",
-    "locked_keys",
     "resolve_levers",
 ]
 
@@ -204,15 +203,6 @@ def resolve_levers(
         sources[spec.name] = source_array.astype(np.str_)
         locked[spec.name] = locked_array
     return ResolvedLevers(tuple(years), tuple(levels), values, sources, locked)
-
-
-def locked_keys(lever_set: LeverSet) -> frozenset[LeverKey]:
-    """The (parameter, year, level) keys whose rows are locked: no optimizer may move them.
-
-    A locked row also locks the later years that take its value (nearest earlier year);
-    `ResolvedLevers.locked` gives that per simulated year.
-    """
-    return frozenset(lever.key for lever in lever_set.levers if lever.is_locked)
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,90 @@
-"""The one place that owns the order of steps and the loop over years.
+"""The one place that owns the order of a year's steps and the loop over years.
 
-A year is planned (`plan.plan_year`: who leaves, is promoted, rated, hired, and when) and
-then paid (`pay.pay_year`: raises, hire salaries, events, snapshot). Because no
-compensation lever enters the plan, `replay` can recompute pay on stored plans for other
-lever values and get exactly what a full simulation would (simulation-model.md §2, §5).
+A year is planned, then paid. `plan_year` reads as §5 of simulation-model.md: experienced
+terminations, the dated raises (COLA, promotions, merit, in effective-date order), hiring,
+new-hire terminations. `pay_year` pays that plan step by step in the order of the event
+log. Because only the structural levers enter the plan, `replay` can pay stored plans again
+for other compensation levers and get exactly what a full simulation would (§2, §5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from planwise.config import Settings
+from planwise.parameters.declarations import STRUCTURAL_PARAMETERS
 from planwise.parameters.levers import ResolvedLevers
 from planwise.simulation.outputs import SimulationResult, YearOutcome
-from planwise.simulation.pay import pay_year
-from planwise.simulation.plan import Tables, YearPlan, plan_year
+from planwise.simulation.pay import (
+    PayLedger,
+    close_year,
+    pay_experienced_terminations,
+    pay_hiring,
+    pay_new_hire_terminations,
+)
+from planwise.simulation.plan import (
+    FloatArray,
+    Tables,
+    YearDraft,
+    YearPlan,
+    plan_experienced_terminations,
+    plan_hiring,
+    plan_new_hire_terminations,
+)
+from planwise.simulation.raises import RAISE_STEPS, in_effective_date_order
 from planwise.simulation.state import Workforce
 
 __all__ = [
     "STRUCTURAL_PARAMETERS",
     "PlannedRun",
+    "pay_year",
+    "plan_year",
     "replay",
     "simulate",
     "simulate_planned",
     "simulate_year",
 ]
 
-STRUCTURAL_PARAMETERS = frozenset({"promotion_probability"})
-"""Levers that change the plan (who is promoted); a replay cannot move them."""
+
+def plan_year(
+    workforce: Workforce,
+    year: int,
+    settings: Settings,
+    structural_levers: Mapping[str, FloatArray],
+    seed: int,
+    tables: Tables,
+) -> YearPlan:
+    """Decide who leaves, is promoted, is rated and is hired in `year`, and when (§5)."""
+    draft = YearDraft.on_jan1(workforce, year, settings, structural_levers, seed, tables)
+    plan_experienced_terminations(draft)
+    # COLA, promotions, merit: by effective date, a shared date in RAISE_STEPS order.
+    for raise_step, day in in_effective_date_order(RAISE_STEPS, settings.effective_dates, year):
+        raise_step.plan(draft, day)
+    plan_hiring(draft)
+    plan_new_hire_terminations(draft)
+    return draft.finished()
+
+
+def pay_year(
+    plan: YearPlan,
+    start_salary: FloatArray,
+    levers: Mapping[str, FloatArray],
+    tables: Tables,
+) -> tuple[YearOutcome, Workforce]:
+    """Pay a plan with the year's compensation levers; return the outcome and Dec 31 state.
+
+    The steps run in the order of the event log: a leaver's termination carries the salary
+    after the raises they stayed for, so it is paid after the raises.
+    """
+    ledger = PayLedger(plan, start_salary, levers, tables)
+    # COLA, promotions, merit, in the order they were planned.
+    for planned_raise in plan.raises:
+        planned_raise.pay(ledger)
+    pay_experienced_terminations(ledger)
+    pay_hiring(ledger)
+    pay_new_hire_terminations(ledger)
+    return close_year(ledger)
 
 
 @dataclass(frozen=True)
@@ -58,7 +114,9 @@ def simulate_year(
     """Simulate one year from the workforce active on Jan 1; return outcome, Dec 31 state, plan."""
     chosen = tables or Tables.from_settings(settings)
     year_levers = levers.for_year(year)
-    plan = plan_year(workforce, year, settings, year_levers["promotion_probability"], seed, chosen)
+    # The plan sees only the structural levers: what replays keep fixed, by construction.
+    structural = {name: year_levers[name] for name in STRUCTURAL_PARAMETERS}
+    plan = plan_year(workforce, year, settings, structural, seed, chosen)
     outcome, next_workforce = pay_year(plan, workforce.annual_salary, year_levers, chosen)
     return outcome, next_workforce, plan
 

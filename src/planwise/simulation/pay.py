@@ -1,10 +1,15 @@
-"""Pay on a year's plan: raises, hire salaries, the event log, the snapshot and proration.
+"""Paying a year's plan: leavers' and hires' pay, the event log, the snapshot, proration.
 
-Only the compensation levers enter here. A full simulation runs `pay_year` once on each
-fresh plan; a compensation-only replay runs it again on stored plans with other levers.
+The engine (`engine.pay_year`) runs the pay steps in the order of the event log on a
+`PayLedger`: the dated raises (each paid by its own planned raise, `raises.py`), then the
+experienced terminations, hiring and new-hire terminations here; `close_year` makes the
+snapshot. Only the compensation levers enter here. A full simulation pays each fresh plan
+once; a compensation-only replay pays stored plans again with other levers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +26,13 @@ from planwise.simulation.outputs import (
 from planwise.simulation.plan import Tables, YearPlan
 from planwise.simulation.state import Workforce
 
-__all__ = ["pay_year"]
+__all__ = [
+    "PayLedger",
+    "close_year",
+    "pay_experienced_terminations",
+    "pay_hiring",
+    "pay_new_hire_terminations",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -112,57 +123,47 @@ class _EventLog:
         )
 
 
-def pay_year(
-    plan: YearPlan,
-    start_salary: FloatArray,
-    levers: dict[str, FloatArray],
-    tables: Tables,
-) -> tuple[YearOutcome, Workforce]:
-    """Apply the year's raises and hires' pay to a plan; return the outcome and Dec 31 state."""
-    size = len(plan.start)
-    last_day = plan.last_day
-    events = _EventLog()
-    salary = start_salary.copy()
-    change_days = [0]
-    segments = [start_salary]
-    for step in plan.steps:
-        who, level = step.who, step.level
-        if step.name == "cola":
-            rate = levers["cola_rate"][level]
-            changed = rate != 0
-            who, level, rate = who[changed], level[changed], rate[changed]
-            new = rules.apply_cola(salary[who], rate)
-            events.add(EventType.COLA, who, step.day, level, level, salary[who], new)
-        elif step.name == "promotion":
-            new = rules.promote(
-                salary[who], levers["promotion_raise"][level], tables.band_minimum_next[level]
-            )
-            events.add(EventType.PROMOTION, who, step.day, level, level + 1, salary[who], new)
-        else:
-            assert step.rating is not None  # merit steps always carry ratings
-            rate = rules.merit_rate(
-                levers["merit_base"][level], step.rating, tables.merit_multipliers
-            )
-            changed = rate > 0
-            who, level, rate = who[changed], level[changed], rate[changed]
-            new = salary[who] * (1.0 + rate)
-            events.add(
-                EventType.MERIT_INCREASE,
-                who,
-                step.day,
-                level,
-                level,
-                salary[who],
-                new,
-                merit=rate,
-                rating=step.rating[changed] + 1,
-            )
-        salary[who] = new
-        change_days.append(step.day)
-        segments.append(salary.copy())
+class PayLedger:
+    """A year's pay being worked out on its plan, step by step (`engine.pay_year`).
 
-    leavers, level = plan.leavers, plan.final_level
-    events.add(
+    It holds the salaries so far (from the Jan 1 rates), the salary segments proration
+    needs, this year's hires (salaried once `pay_hiring` has run) and the events logged so
+    far, in the order the steps ran: that is each employee's chronological order.
+    """
+
+    def __init__(
+        self,
+        plan: YearPlan,
+        start_salary: FloatArray,
+        levers: Mapping[str, FloatArray],
+        tables: Tables,
+    ) -> None:
+        self.plan = plan
+        self.levers = levers
+        self.tables = tables
+        self.start_salary = start_salary
+        self.salary = start_salary.copy()
+        self.change_days: list[int] = [0]
+        self.segments: list[FloatArray] = [start_salary]
+        self.hires = plan.hires
+        self.events = _EventLog()
+
+    def raise_salaries(self, day: int, who: IndexArray, new_salary: FloatArray) -> None:
+        """`who` are paid `new_salary` from `day` on: a new segment for proration."""
+        self.salary[who] = new_salary
+        self.change_days.append(day)
+        self.segments.append(self.salary.copy())
+
+
+def pay_experienced_terminations(ledger: PayLedger) -> None:
+    """Log each leaver's termination at the salary they left with.
+
+    Paid after the raises: a leaver's last salary includes the raises dated on or before
+    the leaving day (those dated after skipped them), and the termination follows them.
+    """
+    plan = ledger.plan
+    leavers, level, salary = plan.leavers, plan.final_level, ledger.salary
+    ledger.events.add(
         EventType.TERMINATION,
         leavers,
         plan.termination_day[leavers],
@@ -174,27 +175,36 @@ def pay_year(
         hazard=plan.hazard_weight[leavers],
     )
 
+
+def pay_hiring(ledger: PayLedger) -> None:
+    """Each hire's salary: band midpoint × `new_hire_salary_adjustment` × their spread."""
+    plan = ledger.plan
     hire_level = plan.hires.job_level
     hire_salary = rules.hire_salary(
-        tables.band_midpoint[hire_level],
-        levers["new_hire_salary_adjustment"][hire_level],
+        ledger.tables.band_midpoint[hire_level],
+        ledger.levers["new_hire_salary_adjustment"][hire_level],
         plan.hire_spread,
     )
-    hires = plan.hires.with_pay(hire_level, hire_salary)
-    hire_index = size + np.arange(len(hires))
-    events.add(
+    ledger.hires = plan.hires.with_pay(hire_level, hire_salary)
+    ledger.events.add(
         EventType.HIRE,
-        hire_index,
+        _hire_index(ledger),
         plan.hire_day,
         hire_level,
         hire_level,
-        np.zeros(len(hires)),
+        np.zeros(len(hire_salary)),
         hire_salary,
     )
+
+
+def pay_new_hire_terminations(ledger: PayLedger) -> None:
+    """Log the leaving hires' terminations at their hire salary (no raise in the hire year)."""
+    plan = ledger.plan
     gone = plan.leaving_hires
-    events.add(
+    hire_level, hire_salary = ledger.hires.job_level, ledger.hires.annual_salary
+    ledger.events.add(
         EventType.TERMINATION,
-        hire_index[gone],
+        _hire_index(ledger)[gone],
         plan.hire_leave_day[gone],
         hire_level[gone],
         hire_level[gone],
@@ -203,16 +213,32 @@ def pay_year(
         reason=np.full(len(gone), TerminationReason.NEW_HIRE, dtype=np.int8),
     )
 
-    stayers = plan.start.with_pay(plan.final_level, salary)
+
+def _hire_index(ledger: PayLedger) -> IndexArray:
+    """The hires' positions in the year's population: after the Jan 1 workforce."""
+    return len(ledger.plan.start) + np.arange(len(ledger.hires))
+
+
+def close_year(ledger: PayLedger) -> tuple[YearOutcome, Workforce]:
+    """The year's events, its Dec 31 snapshot with prorated pay, and next year's workforce."""
+    plan = ledger.plan
+    size, last_day = len(plan.start), plan.last_day
+    hires = ledger.hires
+    hire_level, hire_salary = hires.job_level, hires.annual_salary
+    stayers = plan.start.with_pay(plan.final_level, ledger.salary)
     population = Workforce.concat(stayers, hires)
-    year_events = events.build(plan.year, plan.jan1, population)
+    year_events = ledger.events.build(plan.year, plan.jan1, population)
 
     employed_to = np.minimum(plan.termination_day, last_day)
     hire_employed_to = np.minimum(plan.hire_leave_day, last_day)
     pay = np.concatenate(
         [
             rules.prorate(
-                np.zeros(size, np.int64), employed_to, change_days, segments, plan.days_in_year
+                np.zeros(size, np.int64),
+                employed_to,
+                ledger.change_days,
+                ledger.segments,
+                plan.days_in_year,
             ),
             rules.prorate(plan.hire_day, hire_employed_to, [0], [hire_salary], plan.days_in_year),
         ]
@@ -238,7 +264,7 @@ def pay_year(
         termination_date=termination_date,
         start_job_level=np.concatenate([plan.start.job_level, hire_level]),
         job_level=population.job_level,
-        start_annual_salary=np.concatenate([start_salary, hire_salary]),
+        start_annual_salary=np.concatenate([ledger.start_salary, hire_salary]),
         annual_salary=population.annual_salary,
         prorated_compensation=pay,
         status_code=status,

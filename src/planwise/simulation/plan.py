@@ -1,14 +1,19 @@
-"""The structure of a year: who leaves, is promoted, is rated, is hired, and when.
+"""Planning a year: who leaves, is promoted, is rated, is hired, and when.
 
-No compensation lever (merit, COLA, new-hire adjustment, promotion raise) enters here,
-only the workforce's levels, dates and the keyed draws, plus `promotion_probability`. So a
-year's plan is fixed for a seed, and pay can be recomputed on it (a compensation-only
-replay) with exactly the numbers a full simulation would give.
+The engine (`engine.plan_year`) runs the steps in the order of simulation-model.md §5 on a
+`YearDraft`: experienced terminations here, the dated raises in `raises.py`, then hiring
+and new-hire terminations here. No compensation lever (merit, COLA, new-hire adjustment,
+promotion raise) enters a plan, only the workforce's levels and dates, the keyed draws and
+the structural levers (`ParameterSpec.structural`). So a year's plan is fixed for a seed,
+and pay can be recomputed on it (a compensation-only replay) with exactly the numbers a
+full simulation would give.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -19,13 +24,24 @@ from planwise.simulation.outputs import TerminationReason
 from planwise.simulation.random import Purpose, hash_ids, uniform
 from planwise.simulation.state import Workforce
 
-__all__ = ["RaiseStep", "Tables", "YearPlan", "plan_year"]
+if TYPE_CHECKING:
+    from planwise.simulation.pay import PayLedger
+
+__all__ = [
+    "PlannedRaise",
+    "Tables",
+    "YearDraft",
+    "YearPlan",
+    "multiplier_by_band",
+    "plan_experienced_terminations",
+    "plan_hiring",
+    "plan_new_hire_terminations",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
-
-RAISE_ORDER = ("cola", "promotion", "merit")  # the order of raises that share a date
+ReasonArray = npt.NDArray[np.int8]
 
 
 @dataclass(frozen=True)
@@ -59,24 +75,25 @@ class Tables:
         )
 
 
-@dataclass(frozen=True)
-class RaiseStep:
-    """One dated raise. `who` are the eligible (COLA, merit) or the promoted (promotion)."""
+class PlannedRaise(Protocol):
+    """A dated raise as planned (who gets it, at which level); paying it is its own method.
 
-    name: str
-    day: int
-    who: IndexArray
-    level: IntArray
-    rating: IntArray | None = None
+    The kinds are in `raises.py`. `pay` applies the raise with the year's compensation
+    levers to the salaries in `ledger` and logs its events, so a replay can pay a stored
+    plan again with other levers.
+    """
+
+    def pay(self, ledger: PayLedger) -> None: ...
 
 
 @dataclass(frozen=True)
 class YearPlan:
     """Everything about a year that pay does not change.
 
-    `start` is the workforce on Jan 1 (pay replaces its salaries); `hires` carry their
-    structure only: their salaries are decided by pay (`hire_spread` is the log-normal
-    factor of each hire's salary).
+    `start` is the workforce on Jan 1 (pay replaces its salaries); `raises` are in the order
+    they are paid (effective date, then `raises.RAISE_STEPS`); `hires` carry their structure
+    only: their salaries are decided by pay (`hire_spread` is the log-normal factor of each
+    hire's salary). Days are 0-based days of the year; `days_in_year` means "stays".
     """
 
     year: int
@@ -87,9 +104,9 @@ class YearPlan:
     final_level: IntArray
     termination_day: IntArray
     leavers: IndexArray
-    reason: npt.NDArray[np.int8]
+    reason: ReasonArray
     hazard_weight: FloatArray
-    steps: tuple[RaiseStep, ...]
+    raises: tuple[PlannedRaise, ...]
     hires: Workforce
     hire_day: IntArray
     hire_spread: FloatArray
@@ -101,15 +118,156 @@ class YearPlan:
         return self.days_in_year - 1
 
 
-def _bands(bands: list[HazardBand]) -> tuple[list[int], list[float]]:
-    return [band.lower for band in bands], [band.multiplier for band in bands]
+@dataclass(eq=False)
+class YearDraft:
+    """A year being planned, step by step (`engine.plan_year` runs the steps in order).
+
+    It opens on Jan 1 as a year in which nothing happens: nobody leaves, is promoted or is
+    hired. Each step adds what it decides; `finished` freezes the result into a `YearPlan`.
+    `structural_levers` are the year's only levers (by name, indexed by job level).
+    """
+
+    year: int
+    seed: int
+    settings: Settings
+    tables: Tables
+    structural_levers: Mapping[str, FloatArray]
+    jan1: np.datetime64
+    days_in_year: int
+    start: Workforce
+    age: IntArray
+    tenure: IntArray
+    counts: rules.HireCounts
+    job_level: IntArray
+    termination_day: IntArray
+    leavers: IndexArray
+    reason: ReasonArray
+    hazard_weight: FloatArray
+    raises: list[PlannedRaise]
+    hires: Workforce
+    hire_day: IntArray
+    hire_spread: FloatArray
+    hire_leave_day: IntArray
+    leaving_hires: IndexArray
+
+    @classmethod
+    def on_jan1(
+        cls,
+        workforce: Workforce,
+        year: int,
+        settings: Settings,
+        structural_levers: Mapping[str, FloatArray],
+        seed: int,
+        tables: Tables,
+    ) -> YearDraft:
+        """The workforce active on Jan 1 of `year`, with its age, tenure and aligned counts."""
+        size = len(workforce)
+        jan1 = np.datetime64(f"{year}-01-01", "D")
+        days_in_year = int((np.datetime64(f"{year + 1}-01-01", "D") - jan1).astype(np.int64))
+        no_one = np.zeros(0, dtype=np.intp)
+        return cls(
+            year=year,
+            seed=seed,
+            settings=settings,
+            tables=tables,
+            structural_levers=structural_levers,
+            jan1=jan1,
+            days_in_year=days_in_year,
+            start=workforce,
+            age=rules.completed_years(workforce.birth_date, jan1),
+            tenure=rules.completed_years(workforce.hire_date, jan1),
+            # Steps 1 and 5 share one arithmetic of counts, decided by the start size alone.
+            counts=rules.hire_counts(
+                size,
+                settings.termination_rate,
+                settings.target_growth_rate,
+                settings.new_hire_termination_rate,
+            ),
+            job_level=workforce.job_level.copy(),
+            termination_day=np.full(size, days_in_year, dtype=np.int64),
+            leavers=no_one,
+            reason=np.zeros(size, dtype=np.int8),
+            hazard_weight=np.full(size, np.nan),
+            raises=[],
+            hires=Workforce.empty(),
+            hire_day=np.zeros(0, dtype=np.int64),
+            hire_spread=np.zeros(0),
+            hire_leave_day=np.zeros(0, dtype=np.int64),
+            leaving_hires=no_one,
+        )
+
+    @property
+    def last_day(self) -> int:
+        return self.days_in_year - 1
+
+    def employed_on(self, day: int) -> npt.NDArray[np.bool_]:
+        """Who of the Jan 1 workforce is still employed on `day` (leaving that day counts)."""
+        employed: npt.NDArray[np.bool_] = self.termination_day >= day
+        return employed
+
+    def finished(self) -> YearPlan:
+        return YearPlan(
+            year=self.year,
+            jan1=self.jan1,
+            days_in_year=self.days_in_year,
+            counts=self.counts,
+            start=self.start,
+            final_level=self.job_level,
+            termination_day=self.termination_day,
+            leavers=self.leavers,
+            reason=self.reason,
+            hazard_weight=self.hazard_weight,
+            raises=tuple(self.raises),
+            hires=self.hires,
+            hire_day=self.hire_day,
+            hire_spread=self.hire_spread,
+            hire_leave_day=self.hire_leave_day,
+            leaving_hires=self.leaving_hires,
+        )
 
 
-def _plan_hires(
-    year: int, count: int, days_in_year: int, seed: int, settings: Settings, tables: Tables
-) -> tuple[Workforce, IntArray, FloatArray]:
-    """This year's hires (ids NH_<year>_<sequence>), their hire days and salary spreads."""
-    jan1 = np.datetime64(f"{year}-01-01", "D")
+def multiplier_by_band(values: IntArray, bands: list[HazardBand]) -> FloatArray:
+    """Each value's multiplier from age or tenure bands of the settings."""
+    return rules.band_multiplier(
+        values, [band.lower for band in bands], [band.multiplier for band in bands]
+    )
+
+
+def plan_experienced_terminations(draft: YearDraft) -> None:
+    """§5 step 1: exactly T leavers (plus the reductions in force when shrinking).
+
+    Everyone on Jan 1 is at risk, last year's hires included; the hazard weight decides
+    who, a uniform day of the year when.
+    """
+    settings, start, counts = draft.settings, draft.start, draft.counts
+    hashes = start.id_hash
+    weight = rules.termination_weight(
+        multiplier_by_band(draft.age, settings.termination_age_multipliers),
+        multiplier_by_band(draft.tenure, settings.termination_tenure_multipliers),
+        draft.tables.termination_level[start.job_level],
+    )
+    leavers = rules.choose_largest_keys(
+        uniform(draft.seed, hashes, draft.year, Purpose.TERMINATION),
+        weight,
+        min(len(start), counts.experienced_terminations + counts.reductions),
+        hashes,
+    )
+    drawn_day = rules.uniform_day(
+        uniform(draft.seed, hashes, draft.year, Purpose.TERMINATION_DATE), draft.days_in_year
+    )
+    draft.termination_day[leavers] = drawn_day[leavers]
+    # The first T chosen are the turnover; the rest are the reduction in force.
+    draft.reason[leavers[: counts.experienced_terminations]] = TerminationReason.EXPERIENCED
+    draft.reason[leavers[counts.experienced_terminations :]] = TerminationReason.REDUCTION_IN_FORCE
+    draft.leavers = leavers
+    draft.hazard_weight = weight
+
+
+def plan_hiring(draft: YearDraft) -> None:
+    """§5 step 5: the aligned number of hires (ids NH_<year>_<sequence>), their levels by
+    the mix, hire days, ages and salary spreads. Their salaries are left to pay."""
+    settings, tables, year, seed = draft.settings, draft.tables, draft.year, draft.seed
+    count = draft.counts.hires
     # Filling an object array from a list of Python strings is 8x faster than np.char.mod
     # (and than np.array(list), which inspects each string as a sequence).
     template = f"NH_{year}_%06d"
@@ -121,7 +279,7 @@ def _plan_hires(
     by_draw = np.lexsort((hashes, uniform(seed, hashes, year, Purpose.HIRE_LEVEL)))
     level = np.empty(count, dtype=np.int64)
     level[by_draw] = np.repeat(np.arange(1, len(level_counts) + 1), level_counts)
-    hire_day = rules.uniform_day(uniform(seed, hashes, year, Purpose.HIRE_DATE), days_in_year)
+    hire_day = rules.uniform_day(uniform(seed, hashes, year, Purpose.HIRE_DATE), draft.days_in_year)
     spread = rules.salary_spread(
         uniform(seed, hashes, year, Purpose.HIRE_SALARY), settings.hire_salary_sigma
     )
@@ -132,9 +290,9 @@ def _plan_hires(
         [band.max_age for band in bands],
         [band.share for band in bands],
     )
-    hire_date = jan1 + hire_day.astype("timedelta64[D]")
+    hire_date = draft.jan1 + hire_day.astype("timedelta64[D]")
     birth_date = hire_date - np.round(age * rules.DAYS_PER_YEAR).astype("timedelta64[D]")
-    hires = Workforce(
+    draft.hires = Workforce(
         employee_id=ids,
         birth_date=birth_date,
         hire_date=hire_date,
@@ -143,114 +301,27 @@ def _plan_hires(
         gender=np.full(count, "", dtype=object),
         id_hash=hashes,
     )
-    return hires, hire_day, spread
+    draft.hire_day = hire_day
+    draft.hire_spread = spread
+    draft.hire_leave_day = np.full(count, draft.days_in_year, dtype=np.int64)
 
 
-def plan_year(
-    workforce: Workforce,
-    year: int,
-    settings: Settings,
-    promotion_probability: FloatArray,
-    seed: int,
-    tables: Tables,
-) -> YearPlan:
-    """Decide the year's structure for the workforce active on Jan 1 (§5 steps 1–6)."""
-    size = len(workforce)
-    jan1 = np.datetime64(f"{year}-01-01", "D")
-    days_in_year = int((np.datetime64(f"{year + 1}-01-01", "D") - jan1).astype(np.int64))
-    last_day = days_in_year - 1
-    hashes = workforce.id_hash
-    age = rules.completed_years(workforce.birth_date, jan1)
-    tenure = rules.completed_years(workforce.hire_date, jan1)
+def plan_new_hire_terminations(draft: YearDraft) -> None:
+    """§5 step 6: `H − N` of this year's hires leave, each on a day after their hire day.
 
-    # 1. Experienced terminations (aligned count), plus reductions in force when shrinking.
-    counts = rules.hire_counts(
-        size,
-        settings.termination_rate,
-        settings.target_growth_rate,
-        settings.new_hire_termination_rate,
-    )
-    weight = rules.termination_weight(
-        rules.band_multiplier(age, *_bands(settings.termination_age_multipliers)),
-        rules.band_multiplier(tenure, *_bands(settings.termination_tenure_multipliers)),
-        tables.termination_level[workforce.job_level],
-    )
-    leavers = rules.choose_largest_keys(
-        uniform(seed, hashes, year, Purpose.TERMINATION),
-        weight,
-        min(size, counts.experienced_terminations + counts.reductions),
+    A Dec 31 hire has no later day in the year, so cannot be chosen.
+    """
+    hashes = draft.hires.id_hash
+    can_leave = draft.hire_day < draft.last_day
+    leaving = rules.choose_largest_keys(
+        uniform(draft.seed, hashes, draft.year, Purpose.NEW_HIRE_TERMINATION),
+        can_leave.astype(np.float64),
+        min(draft.counts.new_hire_terminations, int(can_leave.sum())),
         hashes,
     )
-    termination_day = np.full(size, days_in_year, dtype=np.int64)  # after Dec 31 = stays
-    drawn_day = rules.uniform_day(
-        uniform(seed, hashes, year, Purpose.TERMINATION_DATE), days_in_year
+    draft.hire_leave_day[leaving] = rules.new_hire_termination_day(
+        uniform(draft.seed, hashes, draft.year, Purpose.NEW_HIRE_TERMINATION_DATE)[leaving],
+        draft.hire_day[leaving],
+        draft.days_in_year,
     )
-    termination_day[leavers] = drawn_day[leavers]
-    reason = np.zeros(size, dtype=np.int8)
-    reason[leavers[: counts.experienced_terminations]] = TerminationReason.EXPERIENCED
-    reason[leavers[counts.experienced_terminations :]] = TerminationReason.REDUCTION_IN_FORCE
-
-    # 2–4. Raises in effective-date order; on one date: COLA, promotion, merit.
-    level = workforce.job_level.copy()
-    steps: list[RaiseStep] = []
-    dated = sorted(
-        (settings.effective_dates.on(name, year).timetuple().tm_yday - 1, priority, name)
-        for priority, name in enumerate(RAISE_ORDER)
-    )
-    for day, _, name in dated:
-        active = termination_day >= day
-        if name == "promotion":
-            probability = rules.promotion_probability(
-                promotion_probability[level],
-                rules.band_multiplier(age, *_bands(settings.promotion_age_multipliers)),
-                rules.band_multiplier(tenure, *_bands(settings.promotion_tenure_multipliers)),
-            )
-            eligible = active & (tenure >= 1) & (level < settings.top_level)
-            drawn = uniform(seed, hashes, year, Purpose.PROMOTION)
-            promoted = np.flatnonzero(eligible & (drawn < probability))
-            steps.append(RaiseStep(name, day, promoted, level[promoted]))
-            level[promoted] += 1
-        elif name == "merit":
-            rated = np.flatnonzero(active)
-            rating = rules.performance_rating(
-                uniform(seed, hashes[rated], year, Purpose.PERFORMANCE_RATING),
-                tables.rating_shares,
-            )
-            steps.append(RaiseStep(name, day, rated, level[rated], rating))
-        else:
-            covered = np.flatnonzero(active)
-            steps.append(RaiseStep(name, day, covered, level[covered]))
-
-    # 5–6. Hiring to the aligned count, then this year's new-hire terminations.
-    hires, hire_day, spread = _plan_hires(year, counts.hires, days_in_year, seed, settings, tables)
-    can_leave = hire_day < last_day
-    leaving_hires = rules.choose_largest_keys(
-        uniform(seed, hires.id_hash, year, Purpose.NEW_HIRE_TERMINATION),
-        can_leave.astype(np.float64),
-        min(counts.new_hire_terminations, int(can_leave.sum())),
-        hires.id_hash,
-    )
-    hire_leave_day = np.full(counts.hires, days_in_year, dtype=np.int64)
-    hire_leave_day[leaving_hires] = rules.new_hire_termination_day(
-        uniform(seed, hires.id_hash, year, Purpose.NEW_HIRE_TERMINATION_DATE)[leaving_hires],
-        hire_day[leaving_hires],
-        days_in_year,
-    )
-    return YearPlan(
-        year=year,
-        jan1=jan1,
-        days_in_year=days_in_year,
-        counts=counts,
-        start=workforce,
-        final_level=level,
-        termination_day=termination_day,
-        leavers=leavers,
-        reason=reason,
-        hazard_weight=weight,
-        steps=tuple(steps),
-        hires=hires,
-        hire_day=hire_day,
-        hire_spread=spread,
-        hire_leave_day=hire_leave_day,
-        leaving_hires=leaving_hires,
-    )
+    draft.leaving_hires = leaving

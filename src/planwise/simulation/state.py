@@ -55,6 +55,11 @@ class Workforce:
         )
 
     @classmethod
+    def empty(cls) -> Workforce:
+        """No employees: the hires of a year before its hiring step has run."""
+        return cls.build([], [], [], [], [])
+
+    @classmethod
     def from_columns(cls, columns: Mapping[str, npt.ArrayLike]) -> Workforce:
         """From a query's columns by name (`employee_id`, `birth_date`, `hire_date`,
         `job_level`, `annual_salary`, `gender` with "" for unknown), e.g. `fetchnumpy()`."""
