@@ -13,17 +13,19 @@ import sys
 import pytest
 
 MODULES = [
-    "planwise.analytics",
+    "planwise.application",
+    "planwise.application.analytics",
+    "planwise.application.levers",
+    "planwise.application.tuning",
     "planwise.census.load",
     "planwise.cli",
     "planwise.metrics",
     "planwise.optimization",
     "planwise.optimization.loop",
-    "planwise.parameters.operations",
-    "planwise.service",
     "planwise.simulation",
     "planwise.storage.runs",
     "planwise_dagster",
+    "planwise_dbt",
 ]
 
 

@@ -8,28 +8,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planwise import service
+from planwise import application
+from planwise.application import (
+    CreateScenarioRequest,
+    EditLeversRequest,
+    GenerateCensusRequest,
+    LeverEdit,
+    SimulateRequest,
+    Workspace,
+)
 from planwise.config import Settings
-from planwise.parameters import operations
 from planwise.simulation.rules import round_half_up
 from planwise.storage import runs
-from planwise.workspace import Workspace
 
 
 def test_continued_run_uses_its_own_settings_and_default_set(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / "ws")
-    service.init_workspace(workspace, Settings(years=2))
-    service.generate_census_into(workspace, 800, 5)
-    operations.create_scenario(workspace, "lean")
-    first = service.run_simulation(workspace, scenario_id="lean")
-    together = service.run_simulation(workspace, scenario_id="lean", years=3)
+    application.init_workspace(workspace, Settings(years=2))
+    application.generate_census(workspace, GenerateCensusRequest(800, 5))
+    application.create_scenario(workspace, CreateScenarioRequest("lean"))
+    first = application.simulate(workspace, SimulateRequest(scenario_id="lean"))
+    together = application.simulate(workspace, SimulateRequest(scenario_id="lean", years=3))
 
     # Edit the workspace after the run: other growth, other default merit.
     changed = workspace.settings().model_copy(update={"target_growth_rate": -0.15})
     workspace.write_settings(changed)
-    operations.set_lever(workspace, "merit_base", 0.07)
+    application.edit_levers(workspace, EditLeversRequest((LeverEdit("merit_base", 0.07),)))
 
-    continued = service.continue_simulation(workspace, first.run_id, 1)
+    continued = application.simulate(
+        workspace, SimulateRequest(years=1, continue_run_id=first.run_id)
+    )
     last = continued.metrics.per_year[2027]
     start = continued.metrics.per_year[2026]["headcount"]
     assert last["headcount"] == round_half_up(start * 1.03)

@@ -1,4 +1,4 @@
-"""Runs through the service layer: the stored event log, continuation, and the CLI's refusals.
+"""Runs through the application layer: the stored event log, continuation, and the CLI's refusals.
 
 One workspace (2,000 generated employees) serves the module: a 2025–2027 run in one call,
 and a 2025 run continued twice by one year.
@@ -19,10 +19,15 @@ import pytest
 from sim_support import event_frame, snapshot_frame
 from typer.testing import CliRunner
 
-from planwise import service
+from planwise import application
+from planwise.application import (
+    GenerateCensusRequest,
+    SimulateRequest,
+    SimulationRun,
+    Workspace,
+)
 from planwise.cli import app
 from planwise.storage import runs
-from planwise.workspace import Workspace
 
 EVENT_COLUMNS = [
     "event_id",
@@ -57,19 +62,21 @@ SNAPSHOT_COLUMNS = [
 @dataclass(frozen=True)
 class Runs:
     workspace: Workspace
-    whole: service.SimulationRun  # 2025–2027 in one call
-    continued: service.SimulationRun  # 2025, then continued to 2026 and 2027
+    whole: SimulationRun  # 2025–2027 in one call
+    continued: SimulationRun  # 2025, then continued to 2026 and 2027
 
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     workspace = Workspace(tmp_path_factory.mktemp("workspace"))
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, 2000, 1)
-    whole = service.run_simulation(workspace, years=3)
-    first = service.run_simulation(workspace, years=1)
-    service.continue_simulation(workspace, first.run_id, 1)
-    continued = service.continue_simulation(workspace, first.run_id, 1)
+    application.init_workspace(workspace)
+    application.generate_census(workspace, GenerateCensusRequest(2000, 1))
+    whole = application.simulate(workspace, SimulateRequest(years=3))
+    first = application.simulate(workspace, SimulateRequest(years=1))
+    application.simulate(workspace, SimulateRequest(years=1, continue_run_id=first.run_id))
+    continued = application.simulate(
+        workspace, SimulateRequest(years=1, continue_run_id=first.run_id)
+    )
     return Runs(workspace, whole, continued)
 
 

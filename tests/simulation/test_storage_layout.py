@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planwise import service
+from planwise import application
+from planwise.application import (
+    GenerateCensusRequest,
+    ImportCensusRequest,
+    SimulateRequest,
+    Workspace,
+    pipeline,
+)
 from planwise.census import generate_census
 from planwise.config import DatabaseSettings
 from planwise.errors import UserError
@@ -23,7 +30,6 @@ from planwise.parameters import default_lever_set, resolve_levers
 from planwise.simulation import YearOutcome, simulate
 from planwise.storage import runs
 from planwise.storage.database import Database
-from planwise.workspace import Workspace
 
 STORED_TABLES = (
     "simulation_runs",
@@ -38,8 +44,8 @@ STORED_TABLES = (
 @pytest.fixture()
 def workspace(tmp_path: Path) -> Workspace:
     workspace = Workspace(tmp_path / "workspace")
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, 600, 3)
+    application.init_workspace(workspace)
+    application.generate_census(workspace, GenerateCensusRequest(600, 3))
     return workspace
 
 
@@ -54,7 +60,7 @@ def _counts(workspace: Workspace) -> dict[str, int]:
 def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
     workspace: Workspace,
 ) -> None:
-    run = service.run_simulation(workspace, years=3)
+    run = application.simulate(workspace, SimulateRequest(years=3))
     hires = [outcome.counts.hires for outcome in run.result.outcomes]
     starting = len(run.result.starting_workforce)
     with workspace.database().connect(read_only=True) as connection:
@@ -88,7 +94,7 @@ def test_a_census_with_people_outside_the_starting_workforce_maps_keys_to_the_ri
     tmp_path: Path,
 ) -> None:
     workspace = Workspace(tmp_path / "imported")
-    service.init_workspace(workspace)
+    application.init_workspace(workspace)
     frame = generate_census(300, 11, workspace.settings()).frame.drop(
         columns="in_starting_workforce"
     )
@@ -98,10 +104,12 @@ def test_a_census_with_people_outside_the_starting_workforce_maps_keys_to_the_ri
     frame.loc[left, "termination_date"] = "2024-06-30"
     frame.loc[left, "active"] = False
     frame.to_csv(tmp_path / "census.csv", index=False)
-    census = service.import_census(workspace, tmp_path / "census.csv")
+    census = application.import_census(
+        workspace, ImportCensusRequest(tmp_path / "census.csv")
+    ).census
     assert census.starting_headcount == 300 - left.sum() < 250
 
-    run = service.run_simulation(workspace, years=2)
+    run = application.simulate(workspace, SimulateRequest(years=2))
     with workspace.database().connect(read_only=True) as connection:
         for outcome in run.result.outcomes:
             stored = connection.execute(
@@ -131,7 +139,9 @@ def _stored_run(workspace: Workspace, run_id: int) -> list[list[Any]]:
 def test_rows_are_inserted_in_whole_row_groups_and_stored_the_same_as_in_one_insert(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    whole = service.run_simulation(workspace, years=3, seed=5)  # 600 employees: one insert
+    whole = application.simulate(
+        workspace, SimulateRequest(years=3, seed=5)
+    )  # 600 employees: one insert
     inserted: list[tuple[str, int]] = []
     original = runs.insert_frame
 
@@ -141,7 +151,7 @@ def test_rows_are_inserted_in_whole_row_groups_and_stored_the_same_as_in_one_ins
 
     monkeypatch.setattr(runs, "insert_frame", spy)
     monkeypatch.setattr(runs.YearWriter, "row_group_size", 64)
-    batched = service.run_simulation(workspace, years=3, seed=5)
+    batched = application.simulate(workspace, SimulateRequest(years=3, seed=5))
     assert _stored_run(workspace, batched.run_id) == _stored_run(workspace, whole.run_id)
     for table_name in ("simulation_events", "simulation_snapshots"):
         sizes = [rows for name, rows in inserted if name == table_name]
@@ -163,17 +173,19 @@ def test_a_storage_failure_in_a_later_year_stores_nothing_of_the_run(
 
     monkeypatch.setattr(runs.YearWriter, "write", fail_in_the_second_year)
     with pytest.raises(OSError, match="disk full"):
-        service.run_simulation(workspace, years=3)
+        application.simulate(workspace, SimulateRequest(years=3))
     assert _counts(workspace) == before
     monkeypatch.undo()
-    assert service.run_simulation(workspace, years=3).run_id >= 1  # the store still works
+    assert (
+        application.simulate(workspace, SimulateRequest(years=3)).run_id >= 1
+    )  # the store still works
 
 
 def test_an_engine_failure_after_stored_years_stores_nothing_of_the_run(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _counts(workspace)
-    original = service.simulate
+    original = pipeline.simulate_planned
 
     def fail_after_two_years(*args: Any, **kwargs: Any) -> Any:
         on_year = kwargs.pop("on_year")
@@ -187,9 +199,9 @@ def test_an_engine_failure_after_stored_years_stores_nothing_of_the_run(
 
         return original(*args, on_year=count, **kwargs)
 
-    monkeypatch.setattr(service, "simulate", fail_after_two_years)
+    monkeypatch.setattr(pipeline, "simulate_planned", fail_after_two_years)
     with pytest.raises(RuntimeError, match="engine stopped"):
-        service.run_simulation(workspace, years=3)
+        application.simulate(workspace, SimulateRequest(years=3))
     assert _counts(workspace) == before
 
 
@@ -200,7 +212,7 @@ def test_a_database_of_another_schema_version_is_refused_and_left_unchanged(
         connection.execute("UPDATE schema_info SET schema_version = 1")
     digest = hashlib.sha256(workspace.database_path.read_bytes()).hexdigest()
     with pytest.raises(UserError, match="storage schema version 1") as error:
-        service.run_simulation(workspace, years=1)
+        application.simulate(workspace, SimulateRequest(years=1))
     assert "planwise init --workspace NEW_FOLDER" in str(error.value)
     assert hashlib.sha256(workspace.database_path.read_bytes()).hexdigest() == digest
 

@@ -1,25 +1,34 @@
-"""The tuning loop: auto-optimize the compensation levers to hit budget targets."""
+"""The tuning loop's domain: targets, the decision space, the solver, the search, reports.
 
-from planwise.optimization.loop import EvaluationReport, apply_parameter_set, evaluate, optimize
+Running and storing simulations is the application layer's (`planwise.application.tuning`).
+"""
+
+from planwise.optimization.loop import Evaluator, search
 from planwise.optimization.report import (
+    IterationKind,
     IterationRecord,
     OptimizationResult,
+    OptimizationStatus,
     RobustnessRow,
+    StopReason,
     TargetRow,
 )
-from planwise.optimization.targets import MODES, Target, Targets, load_targets
+from planwise.optimization.targets import MODES, Mode, Priority, Target, Targets, load_targets
 
 __all__ = [
     "MODES",
-    "EvaluationReport",
+    "Evaluator",
+    "IterationKind",
     "IterationRecord",
+    "Mode",
     "OptimizationResult",
+    "OptimizationStatus",
+    "Priority",
     "RobustnessRow",
+    "StopReason",
     "Target",
     "TargetRow",
     "Targets",
-    "apply_parameter_set",
-    "evaluate",
     "load_targets",
-    "optimize",
+    "search",
 ]

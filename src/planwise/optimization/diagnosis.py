@@ -9,8 +9,8 @@ import numpy.typing as npt
 
 from planwise.config import Settings
 from planwise.metrics import run_metrics
-from planwise.optimization.report import RobustnessRow
-from planwise.optimization.solver import Evaluation, evaluate_targets
+from planwise.optimization.report import RobustnessRow, StopReason
+from planwise.optimization.solver import Evaluation, SearchOutcome, evaluate_targets
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Targets
 from planwise.parameters.levers import ResolvedLevers
@@ -37,12 +37,12 @@ def diagnose(
     targets: Targets,
     best: Evaluation,
     jacobian: FloatArray | None,
-    reason: str,
+    outcome: SearchOutcome,
     simulations: int,
-) -> tuple[str, str]:
+) -> tuple[StopReason, str]:
     """The stop reason (converged, infeasible, conflicting, insensitive, budget) in words."""
     if best.converged:
-        return "converged", (
+        return StopReason.CONVERGED, (
             f"Every target is within tolerance after {simulations} full simulation(s)."
         )
     misses = "; ".join(_misses(best))
@@ -55,24 +55,24 @@ def diagnose(
         if insensitive:
             names = ", ".join(sorted({c.target.metric for c in insensitive}))
             levers = ", ".join(dict.fromkeys(v.family for v in space.variables))
-            return "insensitive", (
+            return StopReason.INSENSITIVE, (
                 f"{names} does not respond to the levers allowed to move ({levers}); "
                 f"no lever value can meet it. Still outside tolerance: {misses}."
             )
     pinned = space.at_bounds(best.point)
-    if pinned and reason in ("stalled", "converged"):
+    if pinned and outcome in (SearchOutcome.STALLED, SearchOutcome.CONVERGED):
         described = ", ".join(
             f"{variable.name} at its {side} bound ({space.bound_value(variable, side):.4g})"
             for variable, side in pinned
         )
-        return "infeasible", (
+        return StopReason.INFEASIBLE, (
             f"Infeasible within bounds: {described}, while {misses}. Widen the bounds in "
             "the targets file, unlock levers, or relax the targets."
         )
     free = len(space.variables) - len(pinned)
     components = len(best.components)
-    if reason == "budget":
-        return "budget", (
+    if outcome == SearchOutcome.BUDGET:
+        return StopReason.BUDGET, (
             f"The budget of {targets.max_iterations} full simulations was spent while still "
             f"improving; best so far: {misses}. Raise max_iterations or resume with "
             "'planwise optimize --resume ID'."
@@ -83,7 +83,7 @@ def diagnose(
         else f"the {free} free lever(s) move the targets in ways that cannot satisfy all of "
         "them at once"
     )
-    return "conflicting", (
+    return StopReason.CONFLICTING, (
         f"Conflicting targets: {why}; the stored answer is the priority-weighted compromise "
         f"(weights high 3, medium 2, low 1). Missing: {misses}."
     )

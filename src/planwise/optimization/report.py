@@ -4,21 +4,70 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["IterationRecord", "OptimizationResult", "RobustnessRow", "TargetRow"]
+from planwise.optimization.targets import Mode
+
+__all__ = [
+    "IterationKind",
+    "IterationRecord",
+    "OptimizationResult",
+    "OptimizationStatus",
+    "RobustnessRow",
+    "StopReason",
+    "TargetRow",
+]
+
+
+class IterationKind(StrEnum):
+    """What an iteration was. Full simulations (start, step, probe, resume) are stored with
+    a parameter set and a run; replays recompute pay on a stored structure and are counted
+    separately; a failed iteration records its error."""
+
+    START = "start"
+    STEP = "step"
+    PROBE = "probe"
+    RESUME = "resume"
+    REPLAY = "replay"
+    FAILED = "failed"
+
+    @property
+    def is_simulation(self) -> bool:
+        return self in _SIMULATION_KINDS
+
+
+_SIMULATION_KINDS = frozenset(
+    {IterationKind.START, IterationKind.STEP, IterationKind.PROBE, IterationKind.RESUME}
+)
+
+
+class StopReason(StrEnum):
+    """Why a loop stopped (tuning-loop.md, "When it cannot converge")."""
+
+    CONVERGED = "converged"
+    INFEASIBLE = "infeasible"
+    CONFLICTING = "conflicting"
+    INSENSITIVE = "insensitive"
+    BUDGET = "budget"
+    FAILED = "failed"
+
+
+class OptimizationStatus(StrEnum):
+    """The stored state of an optimization run."""
+
+    RUNNING = "running"
+    CONVERGED = "converged"
+    NOT_CONVERGED = "not_converged"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class IterationRecord:
-    """One step of the loop. `kind`: start, step, probe, replay, resume or failed.
-
-    Full simulations (start, step, probe, resume) are stored with a parameter set and a run;
-    replays recompute pay on a stored structure and are counted separately.
-    """
+    """One step of the loop (see `IterationKind`)."""
 
     iteration: int
-    kind: str
+    kind: IterationKind
     parameter_set_id: int | None
     run_id: int | None
     levers: dict[str, float]
@@ -30,7 +79,7 @@ class IterationRecord:
 
     @property
     def is_simulation(self) -> bool:
-        return self.kind in ("start", "step", "probe", "resume")
+        return self.kind.is_simulation
 
 
 @dataclass(frozen=True)
@@ -60,9 +109,9 @@ class RobustnessRow:
 class OptimizationResult:
     optimization_id: int
     scenario_id: str
-    mode: str
+    mode: Mode
     converged: bool
-    stop_reason: str
+    stop_reason: StopReason
     explanation: str
     simulations: int
     replays: int
@@ -99,6 +148,8 @@ class OptimizationResult:
         """Rebuild a stored result (`to_dict()` without its iterations)."""
         fields = {key: value for key, value in report.items() if key != "lever_path"}
         fields["iterations"] = iterations
+        fields["mode"] = Mode(report["mode"])
+        fields["stop_reason"] = StopReason(report["stop_reason"])
         fields["target_rows"] = [TargetRow(**row) for row in report["target_rows"]]
         robustness = report.get("robustness")
         fields["robustness"] = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -17,13 +18,14 @@ from scipy.optimize import least_squares, minimize
 
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics
-from planwise.optimization.targets import Target
+from planwise.optimization.targets import Mode, Target
 
 __all__ = [
     "MODE_SETTINGS",
     "Component",
     "Evaluation",
     "ModeSettings",
+    "SearchOutcome",
     "SolveOutcome",
     "Subspace",
     "evaluate_targets",
@@ -31,6 +33,14 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class SearchOutcome(StrEnum):
+    """How the search ended, before the diagnosis turns it into a stop reason."""
+
+    CONVERGED = "converged"
+    STALLED = "stalled"  # no step improved the weighted residuals any more
+    BUDGET = "budget"  # the full simulations it may spend are spent
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,9 @@ class ModeSettings:
 
 
 MODE_SETTINGS = {
-    "conservative": ModeSettings(1e-2, 0.0, step_scale=0.5, jacobians_per_solve=6),
-    "balanced": ModeSettings(1e-3, 1e-1, step_scale=1.0, jacobians_per_solve=6),
-    "aggressive": ModeSettings(0.0, 0.0, step_scale=2.0, jacobians_per_solve=8),
+    Mode.CONSERVATIVE: ModeSettings(1e-2, 0.0, step_scale=0.5, jacobians_per_solve=6),
+    Mode.BALANCED: ModeSettings(1e-3, 1e-1, step_scale=1.0, jacobians_per_solve=6),
+    Mode.AGGRESSIVE: ModeSettings(0.0, 0.0, step_scale=2.0, jacobians_per_solve=8),
 }
 
 
@@ -160,7 +170,6 @@ class _BudgetSpentError(Exception):
 @dataclass(frozen=True)
 class SolveOutcome:
     best: Evaluation
-    jacobian: FloatArray | None
     exhausted: bool  # stopped by its evaluation budget rather than by convergence
 
 
@@ -258,7 +267,7 @@ def solve(
         )
 
     if subspace.dimensions == 0 or max_evaluations < 2:
-        return SolveOutcome(best, None, exhausted=True)
+        return SolveOutcome(best, exhausted=True)
     if method == "powell":
         try:
             polished = minimize(
@@ -269,10 +278,10 @@ def solve(
                 options={"maxfev": max_evaluations, "xtol": 1e-4, "ftol": 1e-6},
             )
         except _FoundError as found:
-            return SolveOutcome(found.evaluation, None, exhausted=False)
+            return SolveOutcome(found.evaluation, exhausted=False)
         except _BudgetSpentError:
-            return SolveOutcome(best, None, exhausted=True)
-        return SolveOutcome(best, None, exhausted=not polished.success)
+            return SolveOutcome(best, exhausted=True)
+        return SolveOutcome(best, exhausted=not polished.success)
     try:
         fit = least_squares(
             residuals,
@@ -287,7 +296,7 @@ def solve(
             gtol=1e-10,
         )
     except _FoundError as found:
-        return SolveOutcome(found.evaluation, None, exhausted=False)
+        return SolveOutcome(found.evaluation, exhausted=False)
     except _BudgetSpentError:
-        return SolveOutcome(best, None, exhausted=True)
-    return SolveOutcome(best, None, exhausted=fit.status == 0)
+        return SolveOutcome(best, exhausted=True)
+    return SolveOutcome(best, exhausted=fit.status == 0)

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planwise.errors import UserError
+from planwise.optimization.targets import Mode
 from planwise.parameters.levers import LeverKey, LeverSet, ResolvedLevers
 from planwise.simulation.engine import STRUCTURAL_PARAMETERS
 
@@ -54,7 +55,7 @@ class DecisionSpace:
         base_set: LeverSet,
         families: Sequence[str],
         bounds: Mapping[str, tuple[float, float]],
-        mode: str,
+        mode: Mode,
     ) -> DecisionSpace:
         variables: list[Variable] = []
         pinned: list[str] = []
@@ -64,7 +65,7 @@ class DecisionSpace:
             low, high = bounds[family]
             per_level = (
                 [[level] for level in base.levels]
-                if mode != "conservative"
+                if mode != Mode.CONSERVATIVE
                 else [list(base.levels)]
             )
             for levels in per_level:
@@ -77,7 +78,7 @@ class DecisionSpace:
                 if not cells:
                     continue
                 current = np.array([values[row, level] for row, level in cells])
-                if mode == "conservative":
+                if mode == Mode.CONSERVATIVE:
                     positive = current > 0
                     if not positive.any():
                         pinned.append(family)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,14 +27,32 @@ __all__ = [
     "IGNORED_KEYS",
     "MODES",
     "PRIORITY_WEIGHTS",
+    "Mode",
+    "Priority",
     "Target",
     "Targets",
     "load_targets",
 ]
 
-MODES = ("conservative", "balanced", "aggressive")
-Mode = Literal["conservative", "balanced", "aggressive"]
-PRIORITY_WEIGHTS = {"high": 3.0, "medium": 2.0, "low": 1.0}
+
+class Mode(StrEnum):
+    """How far and how freely the levers move (tuning-loop.md, "Modes")."""
+
+    CONSERVATIVE = "conservative"
+    BALANCED = "balanced"
+    AGGRESSIVE = "aggressive"
+
+
+class Priority(StrEnum):
+    """A target's weight when targets conflict."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+MODES = tuple(Mode)
+PRIORITY_WEIGHTS = {Priority.HIGH: 3.0, Priority.MEDIUM: 2.0, Priority.LOW: 1.0}
 DEFAULT_LEVERS = ("merit_base", "cola_rate", "new_hire_salary_adjustment")
 IGNORED_KEYS = frozenset({"adjustment_factor", "parallel_scenarios"})
 YEAR_WORDS = ("final", "each", "average")
@@ -46,7 +65,7 @@ class _TargetSpec(BaseModel):
     target_value: float
     tolerance_pct: float | None = Field(default=None, gt=0)
     tolerance: float | None = Field(default=None, gt=0)
-    priority: Literal["high", "medium", "low"] = "medium"
+    priority: Priority = Priority.MEDIUM
     year: int | Literal["final", "each", "average"] = "final"
     adjustment_factor: float | None = None
 
@@ -69,7 +88,7 @@ class _OptimizationSpec(BaseModel):
     tolerance: float | None = Field(
         default=None, gt=0, description="alias of convergence_tolerance"
     )
-    mode: Mode = "balanced"
+    mode: Mode = Mode.BALANCED
     levers: list[str] = Field(default_factory=lambda: list(DEFAULT_LEVERS))
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
     robustness_seeds: int = Field(default=0, ge=0, le=100)
@@ -103,22 +122,19 @@ class Target:
     metric: str
     target_value: float
     tolerance: float
-    priority: str
+    priority: Priority
     year: int | str
 
     @property
     def weight(self) -> float:
         return PRIORITY_WEIGHTS[self.priority]
 
-    def describe_year(self) -> str:
-        return str(self.year)
-
 
 @dataclass(frozen=True)
 class Targets:
     targets: tuple[Target, ...]
     max_iterations: int = 10
-    mode: str = "balanced"
+    mode: Mode = Mode.BALANCED
     levers: tuple[str, ...] = DEFAULT_LEVERS
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     robustness_seeds: int = 0

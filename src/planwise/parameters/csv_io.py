@@ -12,12 +12,10 @@ import os
 from pathlib import Path
 
 from planwise.errors import UserError
-from planwise.parameters.levers import DEFAULT_SCENARIO, LeverSet
+from planwise.parameters.levers import LeverSet
 from planwise.parameters.validation import LeverFileRow
-from planwise.storage import parameter_store
-from planwise.workspace import Workspace
 
-__all__ = ["LEVER_CSV_COLUMNS", "export_active_levers", "read_levers_csv", "write_levers_csv"]
+__all__ = ["LEVER_CSV_COLUMNS", "read_levers_csv", "write_levers_csv"]
 
 LEVER_CSV_COLUMNS = (
     "scenario_id",
@@ -93,22 +91,3 @@ def write_levers_csv(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def export_active_levers(
-    workspace: Workspace, path: Path, scenario_id: str = DEFAULT_SCENARIO
-) -> int:
-    """Export the scenario's active set to `path`; returns its parameter_set_id."""
-    with workspace.database().connect(read_only=True) as connection:
-        set_id = parameter_store.active_parameter_set_id(connection, scenario_id)
-        if set_id is None:
-            if not parameter_store.scenario_exists(connection, scenario_id):
-                raise UserError(
-                    f"Unknown scenario '{scenario_id}'. 'planwise levers scenario list' "
-                    "lists the scenarios."
-                )
-            raise UserError(f"Scenario '{scenario_id}' has no active parameter set.")
-        record = parameter_store.load_parameter_set(connection, set_id)
-        lever_set = parameter_store.load_lever_set(connection, set_id)
-    write_levers_csv(lever_set, path, record.created_at, record.created_by)
-    return set_id

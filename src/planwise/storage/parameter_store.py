@@ -8,20 +8,31 @@ from dataclasses import dataclass
 
 import duckdb
 
+from planwise.config import Settings
 from planwise.errors import UserError
-from planwise.parameters.levers import Lever, LeverSet
+from planwise.parameters.levers import (
+    DEFAULT_SCENARIO,
+    Lever,
+    LeverSet,
+    ResolvedLevers,
+    resolve_levers,
+)
 
 __all__ = [
     "ParameterSetRecord",
     "ScenarioRecord",
     "activate_parameter_set",
+    "active_lever_set",
     "active_parameter_set_id",
     "create_parameter_set",
+    "default_set_for",
     "ensure_scenario",
     "list_parameter_sets",
     "list_scenarios",
     "load_lever_set",
+    "load_levers",
     "load_parameter_set",
+    "require_scenario",
     "scenario_exists",
 ]
 
@@ -214,3 +225,61 @@ def list_scenarios(connection: duckdb.DuckDBPyConnection) -> list[ScenarioRecord
         """
     ).fetchall()
     return [ScenarioRecord(*row) for row in rows]
+
+
+def load_levers(
+    connection: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    scenario_id: str,
+    years: range,
+    parameter_set_id: int | None = None,
+    default_parameter_set_id: int | None = None,
+) -> tuple[int, LeverSet, ResolvedLevers]:
+    """The (active or named) parameter set of a scenario, resolved for the years.
+
+    Gaps of another scenario's set are filled from the default scenario's active set, or
+    from `default_parameter_set_id` when given (a stored run's own).
+    """
+    if not scenario_exists(connection, scenario_id):
+        raise UserError(
+            f"Unknown scenario '{scenario_id}'. Create it with "
+            f"'planwise levers scenario create {scenario_id} --from default'."
+        )
+    set_id = parameter_set_id or active_parameter_set_id(connection, scenario_id)
+    if set_id is None:
+        raise UserError(f"Scenario '{scenario_id}' has no active parameter set.")
+    lever_set = load_lever_set(connection, set_id)
+    default_set: LeverSet | None = None
+    if scenario_id != DEFAULT_SCENARIO:
+        default_id = default_parameter_set_id or active_parameter_set_id(
+            connection, DEFAULT_SCENARIO
+        )
+        if default_id is not None:
+            default_set = load_lever_set(connection, default_id)
+    resolved = resolve_levers(list(years), settings.level_numbers, lever_set, default_set)
+    return set_id, lever_set, resolved
+
+
+def default_set_for(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> int | None:
+    """The default scenario's active set that fills another scenario's gaps (None for default)."""
+    if scenario_id == DEFAULT_SCENARIO:
+        return None
+    return active_parameter_set_id(connection, DEFAULT_SCENARIO)
+
+
+def require_scenario(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> None:
+    """A user error naming the scenario unless it exists."""
+    if not scenario_exists(connection, scenario_id):
+        raise UserError(
+            f"Unknown scenario '{scenario_id}'. 'planwise levers scenario list' lists them."
+        )
+
+
+def active_lever_set(
+    connection: duckdb.DuckDBPyConnection, scenario_id: str
+) -> tuple[int | None, LeverSet]:
+    """The active set's id and rows (no id and no rows for a scenario without one)."""
+    set_id = active_parameter_set_id(connection, scenario_id)
+    if set_id is None:
+        return None, LeverSet(scenario_id, ())
+    return set_id, load_lever_set(connection, set_id)

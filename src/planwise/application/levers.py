@@ -1,4 +1,4 @@
-"""Lever operations on a workspace: the one path the CLI, the app and Dagster call.
+"""Levers: show, edit, import, export, validate, history, diff, rollback, apply, scenarios.
 
 Each operation validates everything first — the file or value, locks — reading through a
 short read-only connection, and only then writes, all in one transaction. A rejected
@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from planwise import service
+from planwise.application.workspace import Workspace
+from planwise.application.workspaces import current_user
 from planwise.config import Settings
 from planwise.errors import DatabaseLockedError, Problem, UserError
-from planwise.parameters.csv_io import export_active_levers, read_levers_csv, write_levers_csv
+from planwise.parameters.csv_io import read_levers_csv, write_levers_csv
 from planwise.parameters.levers import (
     DEFAULT_SCENARIO,
     Lever,
@@ -28,46 +27,36 @@ from planwise.parameters.levers import (
     LeverSet,
     ResolvedLevers,
     diff_lever_sets,
+    resolve_levers,
 )
-from planwise.parameters.loading import load_levers
+from planwise.parameters.sources import SetSource
 from planwise.parameters.validation import (
     LeverDomain,
     LeverFileCheck,
-    check_scenario_id,
     problem_as_dict,
     validate_lever_rows,
     validate_lever_value,
 )
 from planwise.storage import parameter_store
 from planwise.storage.database import Database
-from planwise.storage.parameter_store import ParameterSetRecord, ScenarioRecord
-from planwise.workspace import Workspace
+from planwise.storage.parameter_store import ParameterSetRecord
 
 __all__ = [
-    "SOURCE_EDIT",
-    "SOURCE_IMPORT",
-    "SOURCE_INIT",
-    "SOURCE_OPTIMIZER",
-    "SOURCE_ROLLBACK",
-    "LeverSetDiff",
+    "EditLeversRequest",
+    "ExportLeversRequest",
+    "ImportLeversRequest",
+    "LeverEdit",
     "LeverUpdate",
-    "ScenarioCreated",
-    "create_scenario",
-    "diff",
+    "LeverView",
+    "LeversExported",
+    "apply_parameter_set",
+    "edit_levers",
     "export_levers",
-    "history",
     "import_levers",
-    "list_scenarios",
+    "lever_view",
     "rollback",
-    "set_lever",
     "validate_levers_file",
 ]
-
-SOURCE_IMPORT = "import"
-SOURCE_EDIT = "edit"
-SOURCE_OPTIMIZER = "optimizer"
-SOURCE_ROLLBACK = "rollback"
-SOURCE_INIT = "init"
 
 LOCKED_VALUE_CHANGED = "locked value changed"
 
@@ -77,7 +66,7 @@ class LeverUpdate:
     """What an import, an edit or a rollback did to a scenario."""
 
     scenario_id: str
-    source: str
+    source: SetSource
     parameter_set_id: int | None
     """The new active set; None when the request changed nothing and nothing was stored."""
     parent_id: int | None
@@ -108,27 +97,46 @@ class LeverUpdate:
 
 
 @dataclass(frozen=True)
-class LeverSetDiff:
-    """Two stored sets and the rows that differ from the first to the second."""
+class LeverView:
+    """A parameter set as a simulation sees it: its rows, the default scenario's set that
+    fills its gaps, and the values resolved for each simulated year and level."""
 
-    before: ParameterSetRecord
-    after: ParameterSetRecord
-    differences: tuple[LeverDifference, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "before": self.before.as_dict(),
-            "after": self.after.as_dict(),
-            "differences": [difference.as_dict() for difference in self.differences],
-        }
-
-
-@dataclass(frozen=True)
-class ScenarioCreated:
     scenario_id: str
-    from_scenario: str
-    source_parameter_set_id: int
     parameter_set_id: int
+    record: ParameterSetRecord
+    lever_set: LeverSet
+    default_set: LeverSet | None
+    resolved: ResolvedLevers
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return self.resolved.years
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return self.resolved.levels
+
+    def resolve(self, lever_set: LeverSet) -> ResolvedLevers:
+        """Other rows of the same scenario, resolved the same way (same default set)."""
+        return resolve_levers(list(self.years), list(self.levels), lever_set, self.default_set)
+
+
+def lever_view(
+    workspace: Workspace, scenario_id: str = DEFAULT_SCENARIO, parameter_set_id: int | None = None
+) -> LeverView:
+    """A scenario's active set (or the one named), resolved for the simulated years."""
+    settings = workspace.settings()
+    years = range(settings.start_year, settings.start_year + settings.years)
+    with workspace.database(settings).connect(read_only=True) as connection:
+        set_id, lever_set, resolved = parameter_store.load_levers(
+            connection, settings, scenario_id, years, parameter_set_id
+        )
+        record = parameter_store.load_parameter_set(connection, set_id)
+        default_id = parameter_store.default_set_for(connection, scenario_id)
+        default_set = (
+            None if default_id is None else parameter_store.load_lever_set(connection, default_id)
+        )
+    return LeverView(scenario_id, set_id, record, lever_set, default_set, resolved)
 
 
 def validate_levers_file(
@@ -145,47 +153,49 @@ def validate_levers_file(
         return check
     try:
         with workspace.database(settings).connect(read_only=True) as connection:
-            _, current = _active_set(connection, check.lever_set.scenario_id)
+            _, current = parameter_store.active_lever_set(connection, check.lever_set.scenario_id)
     except DatabaseLockedError:
         return check  # the file's own checks stand; locks are checked again on import
     return _with_lock_warnings(check, current)
 
 
-def import_levers(
-    workspace: Workspace,
-    path: Path,
-    *,
-    scenario_id: str | None = None,
-    note: str | None = None,
-    created_by: str | None = None,
-) -> LeverUpdate:
+@dataclass(frozen=True)
+class ImportLeversRequest:
+    path: Path
+    scenario_id: str | None = None
+    """Store the rows under this scenario (default: the file's scenario_id)."""
+    note: str | None = None
+    created_by: str | None = None
+
+
+def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeverUpdate:
     """Store a levers file as a new active parameter set of its scenario.
 
-    The scenario is the file's `scenario_id` unless `scenario_id` overrides it; an unknown
+    The scenario is the file's `scenario_id` unless the request overrides it; an unknown
     scenario is created. A file with any error raises `ValidationFailed` naming every
     offending row, and nothing is stored.
     """
     settings = workspace.settings()
-    check = _check_file(settings, path, scenario_id)
+    check = _check_file(settings, request.path, request.scenario_id)
     lever_set = check.require_valid()
     database = workspace.database(settings)
     with database.connect(read_only=True) as connection:
-        parent_id, current = _active_set(connection, lever_set.scenario_id)
+        parent_id, current = parameter_store.active_lever_set(connection, lever_set.scenario_id)
         is_new = not parameter_store.scenario_exists(connection, lever_set.scenario_id)
     check = _with_lock_warnings(check, current)
     set_id, exported_to = _store_active_set(
         workspace,
         database,
         lever_set,
-        source=SOURCE_IMPORT,
+        source=SetSource.IMPORT,
         parent_id=parent_id,
         replaces=parent_id,
-        created_by=created_by,
-        note=note or f"imported from {path.name}",
+        created_by=request.created_by,
+        note=request.note or f"imported from {request.path.name}",
     )
     return LeverUpdate(
         scenario_id=lever_set.scenario_id,
-        source=SOURCE_IMPORT,
+        source=SetSource.IMPORT,
         parameter_set_id=set_id,
         parent_id=parent_id,
         previous_id=parent_id,
@@ -196,51 +206,97 @@ def import_levers(
     )
 
 
-def export_levers(workspace: Workspace, path: Path, scenario_id: str = DEFAULT_SCENARIO) -> int:
-    """Write the scenario's active set to `path` in the analysts' format; returns its id."""
-    return export_active_levers(workspace, path, scenario_id)
+@dataclass(frozen=True)
+class ExportLeversRequest:
+    path: Path
+    scenario_id: str = DEFAULT_SCENARIO
 
 
-def set_lever(
-    workspace: Workspace,
-    name: str,
-    value: float,
-    *,
-    level: int | None = None,
-    year: int | None = None,
-    scenario_id: str = DEFAULT_SCENARIO,
-    force: bool = False,
-    note: str | None = None,
-    created_by: str | None = None,
-) -> LeverUpdate:
-    """A new active set: the active one with `name` set to `value`.
+@dataclass(frozen=True)
+class LeversExported:
+    scenario_id: str
+    parameter_set_id: int
+    path: Path
 
-    Without `level` or `year` it applies to every level or every simulated year: every row
-    of the set for that parameter changes, and a simulated year or level whose value comes
+
+def export_levers(workspace: Workspace, request: ExportLeversRequest) -> LeversExported:
+    """Write the scenario's active set to a file in the analysts' comp_levers.csv format."""
+    with workspace.database().connect(read_only=True) as connection:
+        parameter_store.require_scenario(connection, request.scenario_id)
+        set_id, lever_set = parameter_store.active_lever_set(connection, request.scenario_id)
+        if set_id is None:
+            raise UserError(f"Scenario '{request.scenario_id}' has no active parameter set.")
+        record = parameter_store.load_parameter_set(connection, set_id)
+    write_levers_csv(lever_set, request.path, record.created_at, record.created_by)
+    return LeversExported(request.scenario_id, set_id, request.path)
+
+
+@dataclass(frozen=True)
+class LeverEdit:
+    """One value to set: a lever, at one level and year, or (None) at every one."""
+
+    name: str
+    value: float
+    level: int | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class EditLeversRequest:
+    """Edits stored together as one new parameter set (later edits win on the same row)."""
+
+    edits: tuple[LeverEdit, ...]
+    scenario_id: str = DEFAULT_SCENARIO
+    force: bool = False
+    """Change locked values too (they stay locked)."""
+    note: str | None = None
+    created_by: str | None = None
+
+
+def edit_levers(workspace: Workspace, request: EditLeversRequest) -> LeverUpdate:
+    """A new active set: the active one with every edit applied, or nothing if no value
+    changes.
+
+    An edit without a level or a year applies to every level or every simulated year: every
+    row of the set for that lever changes, and a simulated year or level whose value comes
     from elsewhere (an earlier year, the default scenario, the built-in default) gets a row.
     Locked values — including those inherited from a locked earlier year — are refused
-    unless `force`. A request that changes nothing stores nothing.
+    unless `force`. Every value is validated first; one bad value stores nothing.
     """
     settings = workspace.settings()
     domain = LeverDomain.from_settings(settings)
-    errors, warnings = validate_lever_value(name, value, domain, level=level, year=year)
-    if errors:
-        raise UserError("; ".join(_value_error(problem) for problem in errors) + ".")
+    warnings: list[Problem] = []
+    for edit in request.edits:
+        found_errors, found_warnings = validate_lever_value(
+            edit.name, edit.value, domain, level=edit.level, year=edit.year
+        )
+        if found_errors:
+            raise UserError("; ".join(_value_error(problem) for problem in found_errors) + ".")
+        warnings.extend(found_warnings)
+    scenario_id = request.scenario_id
     database = workspace.database(settings)
     with database.connect(read_only=True) as connection:
-        parent_id, current, resolved = load_levers(
+        parent_id, current, resolved = parameter_store.load_levers(
             connection, settings, scenario_id, range(domain.years[0], domain.years[-1] + 1)
         )
-    levels = domain.levels if level is None else (level,)
-    years = domain.years if year is None else (year,)
-    targets = _edit_targets(current, resolved, name, levels, years, every_year=year is None)
-    changed = {key: locked for key, (before, locked) in targets.items() if before != value}
-    refused = sorted(key for key, locked in changed.items() if locked)
-    if refused and not force:
-        raise UserError(_locked_message(scenario_id, refused, targets))
+    wanted: dict[LeverKey, tuple[float, bool, float]] = {}  # key: (before, locked, after)
+    for edit in request.edits:
+        levels = domain.levels if edit.level is None else (edit.level,)
+        years = domain.years if edit.year is None else (edit.year,)
+        targets = _edit_targets(
+            current, resolved, edit.name, levels, years, every_year=edit.year is None
+        )
+        for key, (before, locked) in targets.items():
+            wanted[key] = (before, locked, float(edit.value))
+    changed = {
+        key: (locked, after) for key, (before, locked, after) in wanted.items() if before != after
+    }
+    refused = sorted(key for key, (locked, _) in changed.items() if locked)
+    if refused and not request.force:
+        raise UserError(_locked_message(scenario_id, refused, wanted))
     rows = {lever.key: lever for lever in current.levers}
-    for key, locked in changed.items():
-        rows[key] = Lever(*key, value=float(value), is_locked=locked)
+    for key, (locked, after) in changed.items():
+        rows[key] = Lever(*key, value=after, is_locked=locked)
     edited = LeverSet(scenario_id, tuple(rows.values()))
     set_id, exported_to = (None, None)
     if changed:
@@ -248,15 +304,15 @@ def set_lever(
             workspace,
             database,
             edited,
-            source=SOURCE_EDIT,
+            source=SetSource.EDIT,
             parent_id=parent_id,
             replaces=parent_id,
-            created_by=created_by,
-            note=note or _edit_note(name, value, level, year, forced=bool(refused)),
+            created_by=request.created_by,
+            note=request.note or _edit_note(request.edits, forced=bool(refused)),
         )
     return LeverUpdate(
         scenario_id=scenario_id,
-        source=SOURCE_EDIT,
+        source=SetSource.EDIT,
         parameter_set_id=set_id,
         parent_id=parent_id if set_id is not None else None,
         previous_id=parent_id,
@@ -283,14 +339,14 @@ def rollback(
     with database.connect(read_only=True) as connection:
         record = parameter_store.load_parameter_set(connection, parameter_set_id)
         target = parameter_store.load_lever_set(connection, parameter_set_id)
-        active_id, current = _active_set(connection, record.scenario_id)
+        active_id, current = parameter_store.active_lever_set(connection, record.scenario_id)
     set_id, exported_to = (None, None)
     if active_id != parameter_set_id:
         set_id, exported_to = _store_active_set(
             workspace,
             database,
             target,
-            source=SOURCE_ROLLBACK,
+            source=SetSource.ROLLBACK,
             parent_id=parameter_set_id,
             replaces=active_id,
             created_by=created_by,
@@ -298,7 +354,7 @@ def rollback(
         )
     return LeverUpdate(
         scenario_id=record.scenario_id,
-        source=SOURCE_ROLLBACK,
+        source=SetSource.ROLLBACK,
         parameter_set_id=set_id,
         parent_id=parameter_set_id if set_id is not None else None,
         previous_id=active_id,
@@ -308,69 +364,20 @@ def rollback(
     )
 
 
-def history(workspace: Workspace, scenario_id: str | None = None) -> list[ParameterSetRecord]:
-    """Every stored parameter set (of one scenario, if given), oldest first."""
-    with workspace.database().connect(read_only=True) as connection:
-        if scenario_id is not None:
-            _require_scenario(connection, scenario_id)
-        return parameter_store.list_parameter_sets(connection, scenario_id)
+def apply_parameter_set(workspace: Workspace, parameter_set_id: int) -> ParameterSetRecord:
+    """Make a stored set (e.g. an optimizer's answer) the active set of its scenario; the
+    previous one stays in the history. The default scenario's comp_levers.csv follows."""
+    with workspace.database().transaction() as connection:
+        record = parameter_store.load_parameter_set(connection, parameter_set_id)
+        parameter_store.activate_parameter_set(connection, parameter_set_id)
+    if record.scenario_id == DEFAULT_SCENARIO:
+        refresh_levers_file(workspace)
+    return record
 
 
-def diff(workspace: Workspace, before_id: int, after_id: int) -> LeverSetDiff:
-    """The rows that differ from one stored set to another (any scenarios)."""
-    with workspace.database().connect(read_only=True) as connection:
-        before = parameter_store.load_parameter_set(connection, before_id)
-        after = parameter_store.load_parameter_set(connection, after_id)
-        differences = diff_lever_sets(
-            parameter_store.load_lever_set(connection, before_id),
-            parameter_store.load_lever_set(connection, after_id),
-        )
-    return LeverSetDiff(before, after, differences)
-
-
-def create_scenario(
-    workspace: Workspace,
-    scenario_id: str,
-    *,
-    from_scenario: str = DEFAULT_SCENARIO,
-    note: str | None = None,
-    created_by: str | None = None,
-) -> ScenarioCreated:
-    """A new scenario whose first set copies the active set of `from_scenario`."""
-    message = check_scenario_id(scenario_id)
-    if message is not None:
-        raise UserError(message[0].upper() + message[1:] + ".")
-    database = workspace.database()
-    with database.connect(read_only=True) as connection:
-        if parameter_store.scenario_exists(connection, scenario_id):
-            raise UserError(
-                f"Scenario '{scenario_id}' already exists; 'planwise levers scenario list' "
-                "lists the scenarios."
-            )
-        _require_scenario(connection, from_scenario)
-        source_id, source = _active_set(connection, from_scenario)
-    if source_id is None:
-        raise UserError(f"Scenario '{from_scenario}' has no active parameter set to copy.")
-    author = created_by or service.current_user()
-    with database.transaction() as connection:
-        if parameter_store.scenario_exists(connection, scenario_id):
-            raise UserError(f"Scenario '{scenario_id}' was created meanwhile; nothing stored.")
-        parameter_store.ensure_scenario(connection, scenario_id, author, from_scenario, note)
-        set_id = parameter_store.create_parameter_set(
-            connection,
-            source.for_scenario(scenario_id),
-            source=SOURCE_INIT,
-            created_by=author,
-            parent_id=source_id,
-            note=f"copied from scenario {from_scenario} (set {source_id})",
-        )
-    return ScenarioCreated(scenario_id, from_scenario, source_id, set_id)
-
-
-def list_scenarios(workspace: Workspace) -> list[ScenarioRecord]:
-    """Every scenario with its active parameter set."""
-    with workspace.database().connect(read_only=True) as connection:
-        return parameter_store.list_scenarios(connection)
+def refresh_levers_file(workspace: Workspace) -> None:
+    """The workspace's comp_levers.csv mirrors the default scenario's active set."""
+    export_levers(workspace, ExportLeversRequest(workspace.levers_path, DEFAULT_SCENARIO))
 
 
 def _check_file(settings: Settings, path: Path, scenario_id: str | None) -> LeverFileCheck:
@@ -384,29 +391,12 @@ def _check_file(settings: Settings, path: Path, scenario_id: str | None) -> Leve
     )
 
 
-def _active_set(
-    connection: duckdb.DuckDBPyConnection, scenario_id: str
-) -> tuple[int | None, LeverSet]:
-    """The active set's id and rows (no id and no rows for a scenario without one)."""
-    set_id = parameter_store.active_parameter_set_id(connection, scenario_id)
-    if set_id is None:
-        return None, LeverSet(scenario_id, ())
-    return set_id, parameter_store.load_lever_set(connection, set_id)
-
-
-def _require_scenario(connection: duckdb.DuckDBPyConnection, scenario_id: str) -> None:
-    if not parameter_store.scenario_exists(connection, scenario_id):
-        raise UserError(
-            f"Unknown scenario '{scenario_id}'. 'planwise levers scenario list' lists them."
-        )
-
-
 def _store_active_set(
     workspace: Workspace,
     database: Database,
     lever_set: LeverSet,
     *,
-    source: str,
+    source: SetSource,
     parent_id: int | None,
     replaces: int | None,
     created_by: str | None,
@@ -430,7 +420,7 @@ def _store_active_set(
             connection,
             lever_set,
             source=source,
-            created_by=created_by or service.current_user(),
+            created_by=created_by or current_user(),
             parent_id=parent_id,
             note=note,
         )
@@ -505,20 +495,26 @@ def _edit_targets(
 
 
 def _locked_message(
-    scenario_id: str, refused: Sequence[LeverKey], targets: dict[LeverKey, tuple[float, bool]]
+    scenario_id: str,
+    refused: Sequence[LeverKey],
+    wanted: dict[LeverKey, tuple[float, bool, float]],
 ) -> str:
-    listed = [f"{key[1]} level {key[2]} ({targets[key][0]!r})" for key in refused]
+    listed = [f"{key[0]} {key[1]} level {key[2]} ({wanted[key][0]!r})" for key in refused]
+    names = ", ".join(dict.fromkeys(key[0] for key in refused))
     return (
-        f"{refused[0][0]} is locked in scenario '{scenario_id}' for {len(listed)} value(s): "
+        f"{names} is locked in scenario '{scenario_id}' for {len(listed)} value(s): "
         f"{', '.join(listed)}. Nothing was changed. Add --force to change locked values "
         "(they stay locked)."
     )
 
 
-def _edit_note(name: str, value: float, level: int | None, year: int | None, forced: bool) -> str:
-    scope = "" if level is None else f" level {level}"
-    scope += "" if year is None else f" year {year}"
-    return f"set {name} = {value!r}{scope}" + (" (forced over locks)" if forced else "")
+def _edit_note(edits: Sequence[LeverEdit], forced: bool) -> str:
+    def one(edit: LeverEdit) -> str:
+        scope = "" if edit.level is None else f" level {edit.level}"
+        scope += "" if edit.year is None else f" year {edit.year}"
+        return f"set {edit.name} = {edit.value!r}{scope}"
+
+    return "; ".join(one(edit) for edit in edits) + (" (forced over locks)" if forced else "")
 
 
 def _value_error(problem: Problem) -> str:

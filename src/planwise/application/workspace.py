@@ -47,8 +47,9 @@ class Workspace:
         return self.root / ".dagster"
 
     @property
-    def is_initialized(self) -> bool:
-        return self.settings_path.exists() and self.database_path.exists()
+    def analytics_path(self) -> Path:
+        """Where dbt keeps its artifacts (target, logs) for this workspace."""
+        return self.root / ".dbt"
 
     def settings(self) -> Settings:
         if not self.settings_path.exists():

@@ -5,24 +5,76 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from planwise.errors import UserError
-from planwise.optimization.report import IterationRecord
+from planwise.optimization.report import IterationKind, IterationRecord, OptimizationStatus
+from planwise.optimization.targets import Mode
 from planwise.storage.database import insert_frame
 
 __all__ = [
-    "OptimizationRow",
+    "OptimizationRecord",
     "create_optimization",
     "finish_optimization",
     "insert_iterations",
     "list_optimizations",
     "load_iterations",
-    "load_optimization_row",
+    "load_optimization",
+    "mark_running",
+    "update_progress",
 ]
+
+
+@dataclass(frozen=True)
+class OptimizationRecord:
+    """A row of `optimization_runs`: what was asked, how far it got, and its report (JSON)."""
+
+    optimization_id: int
+    scenario_id: str
+    status: OptimizationStatus
+    mode: Mode
+    targets: str
+    converged: bool
+    iterations: int
+    simulations: int
+    replays: int
+    start_parameter_set_id: int
+    best_parameter_set_id: int | None
+    seed: int
+    stop_reason: str | None
+    report: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @property
+    def targets_mapping(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.targets)
+        return loaded
+
+    @property
+    def report_mapping(self) -> dict[str, Any] | None:
+        if not self.report:
+            return None
+        loaded: dict[str, Any] = json.loads(self.report)
+        return loaded
+
+
+_COLUMNS = (
+    "optimization_id, scenario_id, status, mode, targets, converged, iterations, simulations, "
+    "replays, start_parameter_set_id, best_parameter_set_id, seed, stop_reason, report, "
+    "started_at, finished_at"
+)
+
+
+def _record(row: tuple[Any, ...]) -> OptimizationRecord:
+    values = list(row)
+    values[2] = OptimizationStatus(values[2])
+    values[3] = Mode(values[3])
+    return OptimizationRecord(*values)
 
 
 def _now() -> dt.datetime:
@@ -33,18 +85,19 @@ def create_optimization(
     connection: duckdb.DuckDBPyConnection,
     *,
     scenario_id: str,
-    mode: str,
+    mode: Mode,
     targets: dict[str, Any],
     start_parameter_set_id: int,
     seed: int,
 ) -> int:
     (optimization_id,) = connection.execute("SELECT nextval('optimization_id_seq')").fetchone()  # type: ignore[misc]
     connection.execute(
-        "INSERT INTO optimization_runs VALUES (?, ?, 'running', ?, ?, false, 0, 0, 0, ?, NULL, ?, "
+        "INSERT INTO optimization_runs VALUES (?, ?, ?, ?, ?, false, 0, 0, 0, ?, NULL, ?, "
         "NULL, NULL, ?, NULL)",
         [
             optimization_id,
             scenario_id,
+            OptimizationStatus.RUNNING,
             mode,
             json.dumps(targets, default=str),
             start_parameter_set_id,
@@ -103,7 +156,7 @@ def finish_optimization(
     connection: duckdb.DuckDBPyConnection,
     optimization_id: int,
     *,
-    status: str,
+    status: OptimizationStatus,
     converged: bool,
     best_parameter_set_id: int | None,
     stop_reason: str,
@@ -124,35 +177,36 @@ def finish_optimization(
     )
 
 
-OptimizationRow = dict[str, Any]
-
-
-def load_optimization_row(
-    connection: duckdb.DuckDBPyConnection, optimization_id: int
-) -> OptimizationRow:
-    cursor = connection.execute(
-        "SELECT * FROM optimization_runs WHERE optimization_id = ?", [optimization_id]
+def mark_running(connection: duckdb.DuckDBPyConnection, optimization_id: int) -> None:
+    """A resumed optimization runs again."""
+    connection.execute(
+        "UPDATE optimization_runs SET status = ? WHERE optimization_id = ?",
+        [OptimizationStatus.RUNNING, optimization_id],
     )
-    row = cursor.fetchone()
+
+
+def load_optimization(
+    connection: duckdb.DuckDBPyConnection, optimization_id: int
+) -> OptimizationRecord:
+    row = connection.execute(
+        f"SELECT {_COLUMNS} FROM optimization_runs WHERE optimization_id = ?", [optimization_id]
+    ).fetchone()
     if row is None:
         raise UserError(
             f"There is no optimization {optimization_id}. 'planwise optimize list' shows them."
         )
-    columns = [description[0] for description in cursor.description or []]
-    return dict(zip(columns, row, strict=True))
+    return _record(row)
 
 
 def list_optimizations(
     connection: duckdb.DuckDBPyConnection, limit: int = 50
-) -> list[OptimizationRow]:
-    cursor = connection.execute(
-        "SELECT optimization_id, scenario_id, status, mode, converged, iterations, simulations, "
-        "replays, best_parameter_set_id, stop_reason, started_at, finished_at "
-        "FROM optimization_runs ORDER BY optimization_id DESC LIMIT ?",
+) -> list[OptimizationRecord]:
+    """The stored optimizations, newest first."""
+    rows = connection.execute(
+        f"SELECT {_COLUMNS} FROM optimization_runs ORDER BY optimization_id DESC LIMIT ?",
         [limit],
-    )
-    columns = [description[0] for description in cursor.description or []]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    ).fetchall()
+    return [_record(row) for row in rows]
 
 
 def load_iterations(
@@ -170,7 +224,7 @@ def load_iterations(
         records.append(
             IterationRecord(
                 iteration=iteration,
-                kind=kind,
+                kind=IterationKind(kind),
                 parameter_set_id=set_id,
                 run_id=run_id,
                 levers=lever_data.get("values", {}),

@@ -1,0 +1,195 @@
+"""The one run pipeline: insert the run → simulate year by year while the writer thread
+stores each year → compute and store the metrics.
+
+`simulate` (a new run), `continue` (more years of a stored run) and every full simulation
+of the tuning loop go through here, in the caller's transaction, so a run is stored whole
+or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import duckdb
+
+from planwise.application.progress import ProgressListener, YearSimulated, emit
+from planwise.config import Settings
+from planwise.metrics import RunMetrics, run_metrics, summarize
+from planwise.parameters.levers import ResolvedLevers
+from planwise.simulation.engine import PlannedRun, simulate_planned
+from planwise.simulation.outputs import SimulationResult, YearOutcome
+from planwise.simulation.state import Workforce
+from planwise.storage import runs
+
+__all__ = ["NewRun", "RunPurpose", "StoredRun", "extend_run", "store_new_run"]
+
+
+class RunPurpose(StrEnum):
+    """Why a run was made (`simulation_runs.purpose`)."""
+
+    SIMULATE = "simulate"
+    OPTIMIZATION = "optimization"
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """Everything a new run is made from."""
+
+    scenario_id: str
+    parameter_set_id: int
+    census_id: str
+    workforce: Workforce
+    settings: Settings
+    levers: ResolvedLevers
+    start_year: int
+    years: int
+    seed: int
+    purpose: RunPurpose = RunPurpose.SIMULATE
+    optimization_id: int | None = None
+    default_parameter_set_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run just stored: its id, the simulation (with its plans) and its metrics."""
+
+    run_id: int
+    planned: PlannedRun
+    metrics: RunMetrics
+    engine_seconds: float
+
+    @property
+    def result(self) -> SimulationResult:
+        return self.planned.result
+
+
+def _announcing(listener: ProgressListener | None, total: int) -> Callable[[YearOutcome], None]:
+    done = 0
+
+    def announce(outcome: YearOutcome) -> None:
+        nonlocal done
+        done += 1
+        emit(listener, YearSimulated(outcome.year, done, total))
+
+    return announce
+
+
+def _simulate_and_store(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    workforce: Workforce,
+    settings: Settings,
+    levers: ResolvedLevers,
+    start_year: int,
+    years: int,
+    seed: int,
+    metrics_of: Callable[[SimulationResult], RunMetrics],
+    on_progress: ProgressListener | None,
+) -> tuple[PlannedRun, RunMetrics, float]:
+    """Simulate while a background thread stores each finished year in the caller's
+    transaction; the run with its plans, its metrics and the seconds the engine and the
+    metrics took."""
+    started = time.perf_counter()
+    announce = _announcing(on_progress, years)
+    with runs.writing_years(connection, run_id, start_year, workforce, years) as store_year:
+
+        def on_year(outcome: YearOutcome) -> None:
+            store_year(outcome)
+            announce(outcome)
+
+        planned = simulate_planned(
+            workforce,
+            settings,
+            levers,
+            start_year=start_year,
+            years=years,
+            seed=seed,
+            on_year=on_year,
+        )
+        metrics = metrics_of(planned.result)
+        engine_seconds = time.perf_counter() - started
+    return planned, metrics, engine_seconds
+
+
+def store_new_run(
+    connection: duckdb.DuckDBPyConnection,
+    run: NewRun,
+    on_progress: ProgressListener | None = None,
+) -> StoredRun:
+    """Insert the run, simulate and store its years, then its metrics (baseline included).
+
+    The caller holds the transaction: a failure anywhere leaves nothing of the run.
+    """
+    run_id = runs.insert_run(
+        connection,
+        scenario_id=run.scenario_id,
+        parameter_set_id=run.parameter_set_id,
+        census_id=run.census_id,
+        seed=run.seed,
+        start_year=run.start_year,
+        end_year=run.start_year + run.years - 1,
+        settings=run.settings,
+        purpose=run.purpose,
+        optimization_id=run.optimization_id,
+        default_parameter_set_id=run.default_parameter_set_id,
+    )
+    planned, metrics, engine_seconds = _simulate_and_store(
+        connection,
+        run_id,
+        run.workforce,
+        run.settings,
+        run.levers,
+        run.start_year,
+        run.years,
+        run.seed,
+        run_metrics,
+        on_progress,
+    )
+    runs.write_metrics(connection, run_id, metrics, planned.result.years, with_baseline=True)
+    return StoredRun(run_id, planned, metrics, engine_seconds)
+
+
+def extend_run(
+    connection: duckdb.DuckDBPyConnection,
+    record: runs.RunRecord,
+    levers: ResolvedLevers,
+    years: int,
+    on_progress: ProgressListener | None = None,
+) -> StoredRun:
+    """Simulate `years` more years of a stored run from its stored year-end state.
+
+    The run's own settings and seed are used; the result is identical to having simulated
+    all the years in one call. The caller holds the transaction.
+    """
+    first = record.end_year + 1
+    workforce = runs.load_year_end_workforce(connection, record.run_id, record.end_year)
+    stored = runs.load_run_metrics(connection, record.run_id)
+
+    def continued_metrics(result: SimulationResult) -> RunMetrics:
+        return run_metrics(
+            result,
+            baseline=stored.baseline,
+            previous=summarize(record.end_year, stored.per_year[record.end_year]),
+            earlier_years=stored.per_year.items(),
+        )
+
+    planned, metrics, engine_seconds = _simulate_and_store(
+        connection,
+        record.run_id,
+        workforce,
+        record.settings,
+        levers,
+        first,
+        years,
+        record.seed,
+        continued_metrics,
+        on_progress,
+    )
+    runs.write_metrics(
+        connection, record.run_id, metrics, planned.result.years, with_baseline=False
+    )
+    runs.append_years(connection, record.run_id, first + years - 1)
+    return StoredRun(record.run_id, planned, metrics, engine_seconds)

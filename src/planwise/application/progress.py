@@ -1,0 +1,73 @@
+"""Progress as a typed event stream: the core emits, every shell renders.
+
+A use case that takes time accepts `on_progress: ProgressListener | None` and calls it with
+one of the events below as work advances. The CLI draws a progress bar, the app a bar and
+a live table, Dagster log lines; none of them parses text to know where a run is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from planwise.optimization.report import IterationRecord
+
+__all__ = [
+    "IterationFinished",
+    "ProgressEvent",
+    "ProgressListener",
+    "StepFinished",
+    "StepStarted",
+    "YearSimulated",
+    "emit",
+]
+
+
+@dataclass(frozen=True)
+class YearSimulated:
+    """A simulated year is done (its rows are on their way to the store)."""
+
+    year: int
+    done: int
+    """Years done so far in this call, this one included."""
+    total: int
+    """Years this call simulates."""
+
+
+@dataclass(frozen=True)
+class IterationFinished:
+    """The tuning loop finished an iteration (a full simulation or a replay)."""
+
+    record: IterationRecord
+    simulations: int
+    """Full simulations spent so far, this one included."""
+    budget: int
+    """Full simulations the loop may spend."""
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A named step of a longer job started (a dbt node, a Dagster step, a phase)."""
+
+    name: str
+    kind: str = "step"
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A named step finished, with how it ended (e.g. success, pass, fail, error)."""
+
+    name: str
+    status: str
+    kind: str = "step"
+    seconds: float = 0.0
+
+
+ProgressEvent = YearSimulated | IterationFinished | StepStarted | StepFinished
+ProgressListener = Callable[[ProgressEvent], None]
+
+
+def emit(listener: ProgressListener | None, event: ProgressEvent) -> None:
+    """Hand an event to the listener, if there is one."""
+    if listener is not None:
+        listener(event)

@@ -1,0 +1,580 @@
+"""The tuning loop as a use case: optimize, resume, show, list, evaluate (tuning-loop.md).
+
+The search itself is domain code (`planwise.optimization.search`); this module gives it
+an evaluator that stores every full simulation through the run pipeline — with its own
+parameter set and run, in one transaction with its iteration row — so the path can be
+audited, resumed and rolled back, and reports each iteration as a progress event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+
+from planwise.application.levers import refresh_levers_file
+from planwise.application.pipeline import NewRun, RunPurpose, store_new_run
+from planwise.application.progress import IterationFinished, ProgressListener, emit
+from planwise.application.views import project
+from planwise.application.workspace import Workspace
+from planwise.config import Settings
+from planwise.errors import UserError
+from planwise.metrics import RunMetrics, run_metrics
+from planwise.optimization.diagnosis import diagnose, jacobian_at, robustness_rows, sensitivities
+from planwise.optimization.loop import search
+from planwise.optimization.report import (
+    IterationKind,
+    IterationRecord,
+    OptimizationResult,
+    OptimizationStatus,
+    StopReason,
+    TargetRow,
+)
+from planwise.optimization.solver import Component, Evaluation, SearchOutcome, evaluate_targets
+from planwise.optimization.space import DecisionSpace
+from planwise.optimization.targets import Mode, Targets, load_targets
+from planwise.parameters.levers import DEFAULT_SCENARIO
+from planwise.parameters.sources import SetSource
+from planwise.simulation.engine import PlannedRun, replay
+from planwise.simulation.state import Workforce
+from planwise.storage import census_store, optimization_store, parameter_store
+from planwise.storage.database import atomic
+from planwise.storage.optimization_store import OptimizationRecord
+
+__all__ = [
+    "EvaluateRequest",
+    "LeversEvaluated",
+    "OptimizeRequest",
+    "ResumeRequest",
+    "TargetsSource",
+    "evaluate_levers",
+    "list_optimizations",
+    "optimization_iterations",
+    "optimize",
+    "resume_optimization",
+    "show_optimization",
+]
+
+FloatArray = npt.NDArray[np.float64]
+TargetsSource = Targets | Path | Mapping[str, Any]
+_OPTIMIZER = "optimizer"  # who the loop's parameter sets are recorded as
+
+
+@dataclass(frozen=True)
+class OptimizeRequest:
+    """A new optimization. `targets` is a targets file, its mapping, or loaded targets;
+    None means the workspace's targets.yaml. The other fields override the file."""
+
+    targets: TargetsSource | None = None
+    scenario_id: str = DEFAULT_SCENARIO
+    mode: Mode | str | None = None
+    """A mode or its name as typed (checked with the targets: a bad one is a user error)."""
+    max_iterations: int | None = None
+    tolerance: float | None = None
+    apply: bool = False
+    """Make the best set the scenario's active set when done."""
+    parameter_set_id: int | None = None
+    """Start from this set instead of the scenario's active one."""
+    budget: int | None = None
+    """Full simulations to spend (default: max_iterations)."""
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """Continue a stored optimization from its last full simulation."""
+
+    optimization_id: int
+    mode: Mode | str | None = None
+    """A mode or its name as typed (checked with the targets: a bad one is a user error)."""
+    max_iterations: int | None = None
+    tolerance: float | None = None
+    apply: bool = False
+    budget: int | None = None
+    """More full simulations to spend (default: what max_iterations leaves, at least 1)."""
+
+
+@dataclass
+class _StoringEvaluator:
+    """Evaluates the search's candidates and stores every full simulation (an `Evaluator`)."""
+
+    connection: duckdb.DuckDBPyConnection
+    settings: Settings
+    census_id: str
+    workforce: Workforce
+    targets: Targets
+    space: DecisionSpace
+    seed: int
+    optimization_id: int
+    scenario_id: str
+    start_set_id: int
+    budget: int
+    on_progress: ProgressListener | None
+    records: list[IterationRecord] = field(default_factory=list)
+    full: list[tuple[Evaluation, int, int]] = field(default_factory=list)  # (eval, set, run)
+    simulations: int = 0
+    replays: int = 0
+    pending_replays: list[IterationRecord] = field(default_factory=list)
+
+    def _record(self, record: IterationRecord) -> None:
+        self.records.append(record)
+        emit(self.on_progress, IterationFinished(record, self.simulations, self.budget))
+
+    def _make_record(
+        self,
+        kind: IterationKind,
+        evaluation: Evaluation,
+        set_id: int | None,
+        run_id: int | None,
+    ) -> IterationRecord:
+        return IterationRecord(
+            iteration=len(self.records),
+            kind=kind,
+            parameter_set_id=set_id,
+            run_id=run_id,
+            levers=self.space.describe(evaluation.point),
+            metrics=evaluation.values_by_key,
+            residuals=evaluation.residuals_by_key,
+            within_tolerance=evaluation.converged,
+            point=[float(x) for x in evaluation.point],
+        )
+
+    def simulate(
+        self, point: FloatArray, kind: IterationKind, store_as: int | None = None
+    ) -> tuple[Evaluation, PlannedRun]:
+        """A full simulation at `point`, stored with a new parameter set (or `store_as`)
+        through the run pipeline, in one transaction with its iteration row; a failure
+        stores nothing of it and is recorded as a failed iteration."""
+        self.flush_replays()
+        parent = self.full[-1][1] if self.full else self.start_set_id
+        try:
+            with atomic(self.connection) as connection:
+                set_id = store_as
+                if set_id is None:
+                    set_id = parameter_store.create_parameter_set(
+                        connection,
+                        self.space.lever_set(point),
+                        source=SetSource.OPTIMIZER,
+                        created_by=_OPTIMIZER,
+                        parent_id=parent,
+                        activate=False,
+                        note=f"optimization {self.optimization_id} iteration {len(self.records)}",
+                    )
+                stored = store_new_run(
+                    connection,
+                    NewRun(
+                        scenario_id=self.scenario_id,
+                        parameter_set_id=set_id,
+                        census_id=self.census_id,
+                        workforce=self.workforce,
+                        settings=self.settings,
+                        levers=self.space.resolved(point),
+                        start_year=self.settings.start_year,
+                        years=self.settings.years,
+                        seed=self.seed,
+                        purpose=RunPurpose.OPTIMIZATION,
+                        optimization_id=self.optimization_id,
+                        default_parameter_set_id=parameter_store.default_set_for(
+                            connection, self.scenario_id
+                        ),
+                    ),
+                )
+                evaluation = evaluate_targets(stored.metrics, self.targets.targets, point)
+                self.simulations += 1
+                record = self._make_record(kind, evaluation, set_id, stored.run_id)
+                optimization_store.insert_iterations(connection, self.optimization_id, [record])
+                optimization_store.update_progress(
+                    connection,
+                    self.optimization_id,
+                    self.simulations,
+                    self.replays,
+                    len(self.records) + 1,
+                )
+        except UserError:
+            raise
+        except Exception as error:
+            self._fail(point, kind, error)
+            raise
+        self.full.append((evaluation, set_id, stored.run_id))
+        self._record(record)
+        return evaluation, stored.planned
+
+    def replay(self, planned: PlannedRun, point: FloatArray) -> Evaluation:
+        result = replay(planned, self.settings, self.space.resolved(point))
+        metrics = run_metrics(result, only={target.metric for target in self.targets.targets})
+        evaluation = evaluate_targets(metrics, self.targets.targets, point)
+        self.replays += 1
+        record = self._make_record(IterationKind.REPLAY, evaluation, None, None)
+        self.pending_replays.append(record)
+        self._record(record)
+        return evaluation
+
+    def flush_replays(self) -> None:
+        """Store the replays made since the last full simulation (in one insert)."""
+        if not self.pending_replays:
+            return
+        with atomic(self.connection) as connection:
+            optimization_store.insert_iterations(
+                connection, self.optimization_id, self.pending_replays
+            )
+            optimization_store.update_progress(
+                connection, self.optimization_id, self.simulations, self.replays, len(self.records)
+            )
+        self.pending_replays = []
+
+    def _fail(self, point: FloatArray, kind: IterationKind, error: Exception) -> None:
+        record = IterationRecord(
+            iteration=len(self.records),
+            kind=IterationKind.FAILED,
+            parameter_set_id=None,
+            run_id=None,
+            levers=self.space.describe(point),
+            metrics={},
+            residuals={},
+            within_tolerance=False,
+            error=f"{kind}: {type(error).__name__}: {error}",
+            point=[float(x) for x in point],
+        )
+        self.flush_replays()
+        with atomic(self.connection) as connection:
+            optimization_store.insert_iterations(connection, self.optimization_id, [record])
+            optimization_store.finish_optimization(
+                connection,
+                self.optimization_id,
+                status=OptimizationStatus.FAILED,
+                converged=False,
+                best_parameter_set_id=self.best()[1] if self.full else None,
+                stop_reason=StopReason.FAILED,
+                report={"error": record.error},
+            )
+        self._record(record)
+
+    def best(self) -> tuple[Evaluation, int, int]:
+        return min(self.full, key=lambda item: (not item[0].converged, item[0].cost))
+
+
+@dataclass(frozen=True)
+class _Start:
+    census_id: str
+    workforce: Workforce
+    parameter_set_id: int
+    space: DecisionSpace
+
+
+def _start(
+    connection: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    scenario_id: str,
+    parameter_set_id: int | None,
+    targets: Targets,
+) -> _Start:
+    census_id = census_store.active_census_id(connection)
+    _, workforce = census_store.load_starting_workforce(connection, census_id)
+    years = range(settings.start_year, settings.start_year + settings.years)
+    set_id, lever_set, resolved = parameter_store.load_levers(
+        connection, settings, scenario_id, years, parameter_set_id
+    )
+    targets.check_years(years[0], years[-1])
+    bounds = {family: targets.bounds_for(family) for family in targets.levers}
+    space = DecisionSpace.build(resolved, lever_set, targets.levers, bounds, targets.mode)
+    return _Start(census_id, workforce, set_id, space)
+
+
+def _targets(workspace: Workspace, request: OptimizeRequest) -> Targets:
+    overrides = (request.mode, request.max_iterations, request.tolerance)
+    if isinstance(request.targets, Targets) and overrides == (None, None, None):
+        return request.targets
+    source = request.targets
+    if source is None:
+        source = workspace.targets_path
+        if not source.exists():
+            raise UserError(
+                f"No targets file: {source} does not exist. Pass --targets FILE or write "
+                "the workspace's targets.yaml (planwise init writes an example)."
+            )
+    if isinstance(source, Targets):
+        source = source.source
+    return load_targets(
+        source,
+        mode=request.mode,
+        max_iterations=request.max_iterations,
+        tolerance=request.tolerance,
+    )
+
+
+def optimize(
+    workspace: Workspace, request: OptimizeRequest, on_progress: ProgressListener | None = None
+) -> OptimizationResult:
+    """Find lever values that meet every target within tolerance, or say why not.
+
+    The best parameter set found is always stored; `apply` makes it the scenario's active
+    set (the previous one stays in history for rollback). `IterationFinished` events
+    report each iteration as it finishes.
+    """
+    started = time.perf_counter()
+    targets = _targets(workspace, request)
+    settings = workspace.settings()
+    seed = targets.seed if targets.seed is not None else settings.seed
+    with workspace.database(settings).connect() as connection:
+        start = _start(connection, settings, request.scenario_id, request.parameter_set_id, targets)
+        with atomic(connection):
+            optimization_id = optimization_store.create_optimization(
+                connection,
+                scenario_id=request.scenario_id,
+                mode=targets.mode,
+                targets=dict(targets.source),
+                start_parameter_set_id=start.parameter_set_id,
+                seed=seed,
+            )
+        evaluator = _StoringEvaluator(
+            connection,
+            settings,
+            start.census_id,
+            start.workforce,
+            targets,
+            start.space,
+            seed,
+            optimization_id,
+            request.scenario_id,
+            start.parameter_set_id,
+            request.budget or targets.max_iterations,
+            on_progress,
+        )
+        current, planned = evaluator.simulate(
+            start.space.start, IterationKind.START, store_as=start.parameter_set_id
+        )
+        outcome = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
+        result = _finish(evaluator, outcome, planned, request.apply, started)
+    if result.applied and result.scenario_id == DEFAULT_SCENARIO:
+        refresh_levers_file(workspace)
+    return result
+
+
+def resume_optimization(
+    workspace: Workspace, request: ResumeRequest, on_progress: ProgressListener | None = None
+) -> OptimizationResult:
+    """Continue a stored optimization from its last full simulation (its own targets,
+    scenario, start set and seed), with a budget of more full simulations."""
+    started = time.perf_counter()
+    settings = workspace.settings()
+    with workspace.database(settings).connect() as connection:
+        row = optimization_store.load_optimization(connection, request.optimization_id)
+        previous = optimization_store.load_iterations(connection, request.optimization_id)
+        targets = load_targets(
+            row.targets_mapping,
+            mode=request.mode or row.mode,
+            max_iterations=request.max_iterations,
+            tolerance=request.tolerance,
+        )
+        stored = [r for r in previous if r.is_simulation and r.run_id is not None]
+        if not stored:
+            raise UserError(
+                f"Optimization {row.optimization_id} has no stored simulation to resume from."
+            )
+        start = _start(connection, settings, row.scenario_id, row.start_parameter_set_id, targets)
+        with atomic(connection):
+            optimization_store.mark_running(connection, row.optimization_id)
+        spent = sum(1 for record in previous if record.is_simulation)
+        extra = request.budget or max(1, targets.max_iterations - spent)
+        evaluator = _StoringEvaluator(
+            connection,
+            settings,
+            start.census_id,
+            start.workforce,
+            targets,
+            start.space,
+            row.seed,
+            row.optimization_id,
+            row.scenario_id,
+            start.parameter_set_id,
+            spent + 1 + extra,
+            on_progress,
+            records=list(previous),
+            simulations=spent,
+            replays=sum(1 for record in previous if record.kind == IterationKind.REPLAY),
+        )
+        for record in stored:
+            evaluation = _restore(targets, record)
+            evaluator.full.append(
+                (evaluation, int(record.parameter_set_id or 0), int(record.run_id or 0))
+            )
+        last = stored[-1]
+        current, planned = evaluator.simulate(
+            np.array(last.point, dtype=np.float64),
+            IterationKind.RESUME,
+            store_as=last.parameter_set_id,
+        )
+        outcome = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
+        result = _finish(evaluator, outcome, planned, request.apply, started)
+    if result.applied and result.scenario_id == DEFAULT_SCENARIO:
+        refresh_levers_file(workspace)
+    return result
+
+
+def _restore(targets: Targets, record: IterationRecord) -> Evaluation:
+    """Rebuild a stored full iteration's evaluation from its stored metrics."""
+    components = []
+    for target in targets.targets:
+        for key, value in record.metrics.items():
+            name, _, label = key.partition("@")
+            if name == target.name:
+                components.append(Component(target, label, value))
+    return Evaluation(np.array(record.point, dtype=np.float64), tuple(components))
+
+
+def _finish(
+    loop: _StoringEvaluator,
+    outcome: SearchOutcome,
+    planned: PlannedRun,
+    apply: bool,
+    started: float,
+) -> OptimizationResult:
+    best, best_set, best_run = loop.best()
+    start = loop.full[0][0]
+    converged = best.converged
+    jacobian = None
+    if loop.space.replayable:
+        jacobian = jacobian_at(
+            partial(loop.replay, planned),
+            best,
+            loop.space.typical,
+            loop.space.lower,
+            loop.space.upper,
+        )
+    loop.flush_replays()
+    stop_reason, explanation = diagnose(
+        loop.space, loop.targets, best, jacobian, outcome, loop.simulations
+    )
+    rows = [
+        TargetRow(
+            name=target.name,
+            metric=target.metric,
+            year=str(target.year),
+            start_value=start.value(target),
+            final_value=best.value(target),
+            target_value=target.target_value,
+            tolerance=target.tolerance,
+            within_tolerance=best.within(target),
+        )
+        for target in loop.targets.targets
+    ]
+    robustness, warning = robustness_rows(
+        loop.workforce, loop.settings, loop.space.resolved(best.point), loop.targets, loop.seed
+    )
+    result = OptimizationResult(
+        optimization_id=loop.optimization_id,
+        scenario_id=loop.scenario_id,
+        mode=loop.targets.mode,
+        converged=converged,
+        stop_reason=stop_reason,
+        explanation=explanation,
+        simulations=loop.simulations,
+        replays=loop.replays,
+        iterations=loop.records,
+        best_parameter_set_id=best_set,
+        best_run_id=best_run,
+        start_parameter_set_id=loop.start_set_id,
+        target_rows=rows,
+        sensitivities=sensitivities(loop.space, best, jacobian),
+        robustness=robustness,
+        robustness_warning=warning,
+        duration_seconds=0.0,
+        ignored_keys=list(loop.targets.ignored),
+    )
+    # The whole call: sensitivities and robustness included, up to the final write.
+    result.duration_seconds = time.perf_counter() - started
+    with atomic(loop.connection) as connection:
+        report = result.to_dict()
+        report.pop("iterations")
+        optimization_store.finish_optimization(
+            connection,
+            loop.optimization_id,
+            status=OptimizationStatus.CONVERGED if converged else OptimizationStatus.NOT_CONVERGED,
+            converged=converged,
+            best_parameter_set_id=best_set,
+            stop_reason=stop_reason,
+            report=report,
+        )
+        optimization_store.update_progress(
+            connection, loop.optimization_id, loop.simulations, loop.replays, len(loop.records)
+        )
+        if apply:
+            parameter_store.activate_parameter_set(connection, best_set)
+            result.applied = True
+    return result
+
+
+def show_optimization(workspace: Workspace, optimization_id: int) -> OptimizationResult:
+    """A stored optimization's report with its iterations (for `optimize show`)."""
+    with workspace.database().connect(read_only=True) as connection:
+        row = optimization_store.load_optimization(connection, optimization_id)
+        iterations = optimization_store.load_iterations(connection, optimization_id)
+    report = row.report_mapping
+    if not report:
+        raise UserError(
+            f"Optimization {optimization_id} has not finished (status {row.status}); "
+            f"continue it with 'planwise optimize --resume {optimization_id}'."
+        )
+    if "target_rows" not in report:
+        raise UserError(
+            f"Optimization {optimization_id} failed: {report.get('error', 'unknown error')}. "
+            f"Continue it with 'planwise optimize --resume {optimization_id}'."
+        )
+    return OptimizationResult.from_report(report, iterations)
+
+
+def list_optimizations(workspace: Workspace, limit: int = 50) -> list[OptimizationRecord]:
+    """The stored optimizations, newest first."""
+    with workspace.database().connect(read_only=True) as connection:
+        return optimization_store.list_optimizations(connection, limit)
+
+
+def optimization_iterations(workspace: Workspace, optimization_id: int) -> list[IterationRecord]:
+    """Every stored iteration of an optimization, in order."""
+    with workspace.database().connect(read_only=True) as connection:
+        optimization_store.load_optimization(connection, optimization_id)
+        return optimization_store.load_iterations(connection, optimization_id)
+
+
+@dataclass(frozen=True)
+class EvaluateRequest:
+    targets: TargetsSource
+    scenario_id: str = DEFAULT_SCENARIO
+
+
+@dataclass(frozen=True)
+class LeversEvaluated:
+    parameter_set_id: int
+    values: dict[str, float]
+    residuals: dict[str, float]
+    within_tolerance: bool
+    metrics: RunMetrics
+
+
+def evaluate_levers(workspace: Workspace, request: EvaluateRequest) -> LeversEvaluated:
+    """The scenario's active levers against the targets: one simulation in memory, nothing
+    stored."""
+    chosen = (
+        request.targets if isinstance(request.targets, Targets) else load_targets(request.targets)
+    )
+    settings = workspace.settings()
+    with workspace.database(settings).connect(read_only=True) as connection:
+        start = _start(connection, settings, request.scenario_id, None, chosen)
+    seed = chosen.seed if chosen.seed is not None else settings.seed
+    metrics = project(
+        settings, start.workforce, start.space.resolved(start.space.start), seed
+    ).metrics
+    evaluation = evaluate_targets(metrics, chosen.targets, start.space.start)
+    return LeversEvaluated(
+        parameter_set_id=start.parameter_set_id,
+        values=evaluation.values_by_key,
+        residuals=evaluation.residuals_by_key,
+        within_tolerance=evaluation.converged,
+        metrics=metrics,
+    )
