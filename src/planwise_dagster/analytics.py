@@ -3,14 +3,19 @@
 The engine's tables are dbt sources; the translator maps each to the asset that writes it,
 so the marts sit downstream of the simulation and the tuning loop in the asset graph, and
 each dbt data test becomes an asset check.
+
+The assets are defined from the project's manifest (`dbt/target/manifest.json`), written
+by `make install` (`python -m planwise_dbt`); importing this module runs no dbt, except
+under `dagster dev`, which writes the manifest again when a project file is newer (as
+dagster-dbt's `DbtProject.prepare_if_dev` does). A run builds with the dbt adapter's
+arguments and environment for the workspace: the same command as `planwise analytics
+build`, in the same target folder.
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource annotations.
 
-import os
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +29,17 @@ from dagster_dbt import (
 from filelock import FileLock
 
 import dagster as dg
-from planwise.analytics import DATABASE_ENV, dbt_project_dir
-from planwise.workspace import Workspace
+from planwise.application.analytics import AnalyticsTarget
+from planwise.application.workspace import Workspace
+from planwise.errors import UserError
 from planwise_dagster.resources import PlanwiseWorkspace
+from planwise_dbt import (
+    DbtBuilder,
+    dbt_command,
+    dbt_project_dir,
+    manifest_is_current,
+    project_target,
+)
 
 __all__ = [
     "ANALYTICS_GROUP",
@@ -35,7 +48,7 @@ __all__ = [
     "dbt_resource",
     "dbt_target_path",
     "planwise_dbt_models",
-    "prepared_project",
+    "prepared_manifest",
 ]
 
 ANALYTICS_GROUP = "analytics"
@@ -58,7 +71,9 @@ SOURCE_ASSETS: Mapping[str, str] = {
 # The venv's own dbt: a bare `dbt` is not on PATH when Python is run by its full path.
 _DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 _PARSE_TIMEOUT_SECONDS = 300
-_PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "seeds")
+
+# Paths only (and dbt_project.yml's name): constructing it runs nothing.
+PROJECT = DbtProject(project_dir=dbt_project_dir(), target_path=project_target().target_path)
 
 
 class PlanwiseDbtTranslator(DagsterDbtTranslator):
@@ -75,71 +90,47 @@ class PlanwiseDbtTranslator(DagsterDbtTranslator):
         return ANALYTICS_GROUP
 
 
-def _newest_input(project_dir: Path) -> float:
-    newest = 0.0
-    for name in _PROJECT_INPUTS:
-        path = project_dir / name
-        files = path.rglob("*") if path.is_dir() else [path]
-        newest = max([newest, *(item.stat().st_mtime for item in files if item.is_file())])
-    return newest
+def prepared_manifest(project: DbtProject = PROJECT) -> Path:
+    """The manifest the dbt assets are defined from.
+
+    Under `dagster dev` a missing or stale one is written through the adapter; the code
+    server and the run workers load this module at the same time, so a file lock lets one
+    of them parse while the others wait for its manifest. Elsewhere it is an error that
+    says how to write it.
+    """
+    manifest = project.manifest_path
+    if manifest_is_current(manifest, project.project_dir):
+        return manifest
+    if project.preparer.using_dagster_dev():
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(manifest.with_name("manifest.lock"), timeout=_PARSE_TIMEOUT_SECONDS):
+            if not manifest_is_current(manifest, project.project_dir):
+                DbtBuilder().parse(project_target())
+        return manifest
+    state = "is older than a file of the project" if manifest.exists() else "is missing"
+    raise UserError(
+        f"The dbt manifest {manifest}, which defines the analytics assets, {state}. Write it "
+        f"with '{sys.executable} -m planwise_dbt' ('make install' does), then load the "
+        "definitions again."
+    )
 
 
 def _executable() -> str:
     return str(_DBT_EXECUTABLE) if _DBT_EXECUTABLE.exists() else "dbt"
 
 
-def _is_stale(manifest: Path, project_dir: Path) -> bool:
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_input(project_dir)
-
-
-def prepared_project() -> DbtProject:
-    """The dbt project with a current manifest: `dbt parse` runs only when it is missing or
-    older than a project file (dagster-dbt needs the manifest to define the assets).
-
-    The code server, the run workers and the tests load this module at the same time; a
-    file lock lets one of them parse while the others wait for its manifest.
-    """
-    project = DbtProject(project_dir=dbt_project_dir())
-    manifest = project.manifest_path
-    if _is_stale(manifest, project.project_dir):
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(manifest.with_name("manifest.lock"), timeout=_PARSE_TIMEOUT_SECONDS):
-            if _is_stale(manifest, project.project_dir):
-                dbt_resource(project).cli(
-                    ["parse", "--quiet"], target_path=project.target_path
-                ).wait()
-    return project
-
-
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, dbt_executable=_executable())
 
 
-PROJECT = prepared_project()
-
-
 def dbt_target_path(workspace: Workspace) -> Path:
-    """dbt's artifacts for a workspace's builds. dbt keys its partial parse on the profile,
-    which names the workspace's database: kept here, the next build reuses it (seconds)."""
-    return workspace.dagster_home / "dbt-target"
-
-
-@contextmanager
-def _database_environment(database: Path) -> Iterator[None]:
-    """`PLANWISE_DATABASE` while the dbt process starts: the workspace this run writes."""
-    saved = os.environ.get(DATABASE_ENV)
-    os.environ[DATABASE_ENV] = str(database)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(DATABASE_ENV, None)
-        else:
-            os.environ[DATABASE_ENV] = saved
+    """dbt's artifacts for a workspace's builds, the CLI's as well: the next build reuses
+    the partial parse kept there (dbt keys it on the profile, which names the database)."""
+    return AnalyticsTarget.for_workspace(workspace).target_path
 
 
 @dbt_assets(
-    manifest=PROJECT.manifest_path,
+    manifest=prepared_manifest(),
     project=PROJECT,
     dagster_dbt_translator=PlanwiseDbtTranslator(
         DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
@@ -149,8 +140,8 @@ def planwise_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, planwise: PlanwiseWorkspace
 ) -> Iterator[Any]:
     """`dbt build` of the selected marts and their data tests, once per run."""
-    workspace = planwise.workspace()
-    # The dbt process copies the environment when it starts; its profile reads the path.
-    with _database_environment(workspace.database_path):
-        invocation = dbt.cli(["build"], context=context, target_path=dbt_target_path(workspace))
+    command = dbt_command(AnalyticsTarget.for_workspace(planwise.workspace()), "build")
+    # The dbt process copies the environment when it starts; its profile reads it.
+    with command.environment():
+        invocation = dbt.cli(list(command.args), context=context, target_path=command.target_path)
     yield from invocation.stream()

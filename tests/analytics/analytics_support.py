@@ -9,12 +9,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from planwise import service
-from planwise.analytics import AnalyticsResult
+from planwise import application
+from planwise.application import (
+    GenerateCensusRequest,
+    SimulateRequest,
+    SimulationRun,
+    Workspace,
+)
+from planwise.application.analytics import AnalyticsRequest, AnalyticsResult, build_analytics
+from planwise.application.progress import ProgressListener
 from planwise.metrics import METRICS
 from planwise.parameters.levers import DEFAULT_SCENARIO, Lever, LeverSet, default_lever_set
 from planwise.storage import parameter_store
-from planwise.workspace import Workspace
+from planwise_dbt import DbtBuilder
 
 EMPLOYEES = 2_000
 CENSUS_SEED = 3
@@ -30,11 +37,11 @@ class BuiltWorkspace:
     """The fixture's workspace after one `build_analytics`, and the runs it holds."""
 
     workspace: Workspace
-    runs: tuple[service.SimulationRun, ...]
+    runs: tuple[SimulationRun, ...]
     result: AnalyticsResult
 
 
-def make_workspace(root: Path) -> tuple[Workspace, tuple[service.SimulationRun, ...]]:
+def make_workspace(root: Path) -> tuple[Workspace, tuple[SimulationRun, ...]]:
     """Two runs over a 2,000-employee census.
 
     Run 1: default levers, 3 % growth, 2 years then continued by one (3 years in all).
@@ -43,10 +50,10 @@ def make_workspace(root: Path) -> tuple[Workspace, tuple[service.SimulationRun, 
     −15 % growth target (reductions in force, no hires), 3 years.
     """
     workspace = Workspace(root)
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, EMPLOYEES, CENSUS_SEED)
-    first = service.run_simulation(workspace, years=2)
-    first = service.continue_simulation(workspace, first.run_id, years=1)
+    application.init_workspace(workspace)
+    application.generate_census(workspace, GenerateCensusRequest(EMPLOYEES, CENSUS_SEED))
+    first = application.simulate(workspace, SimulateRequest(years=2))
+    first = application.simulate(workspace, SimulateRequest(years=1, continue_run_id=first.run_id))
     settings = workspace.settings()
     levels = settings.level_numbers
     default_rows = (
@@ -71,12 +78,12 @@ def make_workspace(root: Path) -> tuple[Workspace, tuple[service.SimulationRun, 
                 connection, lever_set, source="test", created_by="analytics-tests"
             )
     workspace.write_settings(settings.model_copy(update={"target_growth_rate": SHRINKING_GROWTH}))
-    second = service.run_simulation(workspace, scenario_id=LEAN_SCENARIO, years=3)
+    second = application.simulate(workspace, SimulateRequest(scenario_id=LEAN_SCENARIO, years=3))
     _store_optimization(workspace, second)
     return workspace, (first, second)
 
 
-def _store_optimization(workspace: Workspace, run: service.SimulationRun) -> None:
+def _store_optimization(workspace: Workspace, run: SimulationRun) -> None:
     """A small tuning loop's rows in the optimizer's JSON format (optimization/store.py)."""
     now = dt.datetime(2025, 1, 1)
     levers = json.dumps(
@@ -115,9 +122,18 @@ def _store_optimization(workspace: Workspace, run: service.SimulationRun) -> Non
             )
 
 
+def build(
+    workspace: Workspace, select: str | None = None, on_progress: ProgressListener | None = None
+) -> AnalyticsResult:
+    """`build_analytics` with the dbt adapter, as the CLI calls it."""
+    return build_analytics(workspace, AnalyticsRequest(select), DbtBuilder(), on_progress)
+
+
 def copy_workspace(source: Workspace, destination: Path) -> Workspace:
-    """The settings and the database (with its built marts), without dbt's artifacts."""
-    destination.mkdir(parents=True)
+    """The settings and the database (with its built marts), without dbt's artifacts;
+    a workspace already at the destination is replaced, but keeps its own artifacts."""
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "planwise.duckdb.wal").unlink(missing_ok=True)
     for name in ("planwise.yaml", "planwise.duckdb"):
         shutil.copy2(source.root / name, destination / name)
     return Workspace(destination)

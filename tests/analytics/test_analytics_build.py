@@ -6,15 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from analytics_support import BuiltWorkspace, copy_workspace
+from analytics_support import BuiltWorkspace, build
 
-from planwise import analytics
-from planwise.analytics import NodeOutcome, build_analytics
+import planwise_dbt
+from planwise.application import Workspace
+from planwise.application.progress import ProgressEvent, StepFinished
 from planwise.errors import DatabaseLockedError, UserError
-from planwise.workspace import Workspace
 
 MODELS = {
     "stg_census",
@@ -89,15 +88,34 @@ def test_database_is_free_for_another_process_after_a_build(built: BuiltWorkspac
     assert completed.returncode == 0, completed.stderr
 
 
-def test_a_locked_database_is_a_clear_user_error(built: BuiltWorkspace, tmp_path: Path) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "locked")
+def test_another_process_can_write_right_after_a_build(scratch: Workspace) -> None:
+    """dbt-duckdb closes the database itself when the build's last connection closes
+    (profiles.yml `keep_open: false`): nothing of dbt's holds the file afterwards."""
+    build(scratch, select="stg_scenarios")
+    writer = (
+        "import duckdb, sys; connection = duckdb.connect(sys.argv[1]); "
+        "connection.execute('CREATE TABLE written_after_build AS SELECT 1 AS one'); "
+        "connection.close()"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", writer, str(scratch.database_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    with scratch.database().transaction() as connection:  # and this process, at once
+        connection.execute("INSERT INTO written_after_build VALUES (2)")
+
+
+def test_a_locked_database_is_a_clear_user_error(scratch: Workspace) -> None:
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', "
             "flush=True); time.sleep(60)",
-            str(workspace.database_path),
+            str(scratch.database_path),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -105,62 +123,54 @@ def test_a_locked_database_is_a_clear_user_error(built: BuiltWorkspace, tmp_path
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(DatabaseLockedError, match="in use by another process"):
-            build_analytics(workspace, select="stg_scenarios")
+            build(scratch, select="stg_scenarios")
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_a_manifest_cached_on_disk_spares_a_new_process_the_parse(
-    built: BuiltWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_partial_parse_kept_in_the_workspace_spares_the_next_build_the_parse(
+    scratch: Workspace,
 ) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "cached")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    fingerprint = analytics._project_fingerprint(
-        analytics.dbt_project_dir(), workspace.database_path
-    )
-    analytics._write_cached_manifest(fingerprint, analytics._manifest(workspace))
-    assert list((tmp_path / "cache" / "planwise" / "dbt").glob("manifest-*.pickle"))
-    monkeypatch.setattr(analytics, "_MANIFESTS", {})  # as in a new process
-    commands: list[str] = []
-    run_dbt = analytics._run_dbt
-
-    def recording(workspace: Workspace, command: list[str], *args: Any) -> Any:
-        commands.append(command[0])
-        return run_dbt(workspace, command, *args)
-
-    monkeypatch.setattr(analytics, "_run_dbt", recording)
-    result = build_analytics(workspace, select="fct_compensation_growth")
-    assert commands == ["build"]  # no parse
+    """dbt keeps its parse of the project in the workspace's target folder and rewrites it
+    only after parsing anew: untouched by the next build (each invocation, in this process
+    or a new one, reads it from disk), so that build did not parse the project again."""
+    build(scratch, select="stg_scenarios")
+    saved = scratch.root / ".dbt" / "target" / "partial_parse.msgpack"
+    written = saved.stat().st_mtime_ns
+    result = build(scratch, select="fct_compensation_growth")
+    assert saved.stat().st_mtime_ns == written  # no parse
     assert result.success, result.failure_summary()
     assert result.models_built == ("fct_compensation_growth",)
 
 
-def test_progress_callback_sees_every_node(built: BuiltWorkspace, tmp_path: Path) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "progress")
-    seen: list[NodeOutcome] = []
-    result = build_analytics(workspace, select="stg_scenarios", on_node=seen.append)
-    assert [(node.name, node.status) for node in seen] == [
+def test_progress_callback_sees_every_node(scratch: Workspace) -> None:
+    events: list[ProgressEvent] = []
+    result = build(scratch, select="stg_scenarios", on_progress=events.append)
+    seen = [event for event in events if isinstance(event, StepFinished)]
+    assert len(seen) == len(events)
+    assert [(event.name, event.status) for event in seen] == [
         (node.name, node.status) for node in result.nodes
     ]
-    assert ("stg_scenarios", "success") in [(node.name, node.status) for node in seen]
+    assert ("stg_scenarios", "success") in [(event.name, event.status) for event in seen]
+    assert [event.kind for event in seen] == [node.resource_type for node in result.nodes]
 
 
 def test_a_selection_matching_nothing_is_a_user_error(built: BuiltWorkspace) -> None:
     with pytest.raises(UserError, match="matched no model"):
-        build_analytics(built.workspace, select="no_such_model")
+        build(built.workspace, select="no_such_model")
 
 
 def test_a_folder_without_a_database_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="has no database"):
-        build_analytics(Workspace(tmp_path))
+        build(Workspace(tmp_path))
 
 
 def test_the_project_folder_can_be_named_by_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(analytics.DBT_PROJECT_ENV, str(tmp_path))
+    monkeypatch.setenv(planwise_dbt.DBT_PROJECT_ENV, str(tmp_path))
     with pytest.raises(UserError, match=r"dbt_project\.yml is missing"):
-        analytics.dbt_project_dir()
-    monkeypatch.delenv(analytics.DBT_PROJECT_ENV)
-    assert (analytics.dbt_project_dir() / "dbt_project.yml").is_file()
+        planwise_dbt.dbt_project_dir()
+    monkeypatch.delenv(planwise_dbt.DBT_PROJECT_ENV)
+    assert (planwise_dbt.dbt_project_dir() / "dbt_project.yml").is_file()

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analytics_support import BuiltWorkspace, copy_workspace
 from typer.testing import CliRunner
 
+from planwise.application import Workspace
 from planwise.cli import app
 
 runner = CliRunner()
 
 
-def test_build_json_reports_the_nodes(built: BuiltWorkspace, tmp_path: Path) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "cli")
+def test_build_json_reports_the_nodes(scratch: Workspace) -> None:
     result = runner.invoke(
         app,
-        ["analytics", "build", "--select", "stg_scenarios", "--json", "-w", str(workspace.root)],
+        ["analytics", "build", "--select", "stg_scenarios", "--json", "-w", str(scratch.root)],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -27,9 +26,8 @@ def test_build_json_reports_the_nodes(built: BuiltWorkspace, tmp_path: Path) -> 
     assert "unique_stg_scenarios_scenario_id" in payload["tests_passed"]
 
 
-def test_failing_data_tests_exit_1_with_their_names(built: BuiltWorkspace, tmp_path: Path) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "cli-failing")
-    with workspace.database().transaction() as connection:
+def test_failing_data_tests_exit_1_with_their_names(scratch: Workspace) -> None:
+    with scratch.database().transaction() as connection:
         connection.execute(
             "UPDATE simulation_events SET new_job_level = previous_job_level + 2 "
             "WHERE event_type = 'promotion'"
@@ -42,7 +40,7 @@ def test_failing_data_tests_exit_1_with_their_names(built: BuiltWorkspace, tmp_p
             "--select",
             "assert_promotion_raises_level_by_one",
             "-w",
-            str(workspace.root),
+            str(scratch.root),
         ],
     )
     assert result.exit_code == 1
@@ -51,12 +49,11 @@ def test_failing_data_tests_exit_1_with_their_names(built: BuiltWorkspace, tmp_p
     assert "data tests failed" in result.stdout
 
 
-def test_parse_prints_the_manifest_path(built: BuiltWorkspace, tmp_path: Path) -> None:
-    workspace = copy_workspace(built.workspace, tmp_path / "cli-parse")
-    result = runner.invoke(app, ["analytics", "parse", "-w", str(workspace.root)])
+def test_parse_prints_the_manifest_path(scratch: Workspace) -> None:
+    result = runner.invoke(app, ["analytics", "parse", "-w", str(scratch.root)])
     assert result.exit_code == 0, result.output
     manifest = Path(result.stdout.strip())
-    assert manifest == workspace.root / ".dbt" / "target" / "manifest.json"
+    assert manifest == scratch.root / ".dbt" / "target" / "manifest.json"
     nodes = json.loads(manifest.read_text())["nodes"]
     assert "model.planwise.fct_compensation_growth" in nodes
     assert "test.planwise.assert_headcount_identity" in nodes

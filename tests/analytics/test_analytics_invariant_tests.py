@@ -3,12 +3,10 @@ makes the matching test fail (simulation-model.md §8, plus the marts' own check
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from analytics_support import CORRUPTIONS, BuiltWorkspace, Corruption, copy_workspace
+from analytics_support import CORRUPTIONS, BuiltWorkspace, Corruption, build
 
-from planwise.analytics import build_analytics
+from planwise.application import Workspace
 
 _IDS = [
     f"{case.test_name}-{index}" if index else case.test_name
@@ -21,15 +19,14 @@ _IDS = [
 
 @pytest.mark.parametrize("case", CORRUPTIONS, ids=_IDS)
 def test_corrupting_one_row_fails_the_matching_test(
-    built: BuiltWorkspace, case: Corruption, tmp_path: Path
+    built: BuiltWorkspace, case: Corruption, scratch: Workspace
 ) -> None:
     assert case.test_name in built.result.tests_passed  # passes before the corruption
-    workspace = copy_workspace(built.workspace, tmp_path / "corrupted")
-    with workspace.database().transaction() as connection:
+    with scratch.database().transaction() as connection:
         found = connection.execute(case.find).fetchall()
         assert len(found) == 1, "no row to corrupt"
         connection.execute(case.update, list(found[0]))
-    result = build_analytics(workspace, select=case.select or case.test_name)
+    result = build(scratch, select=case.select or case.test_name)
     assert case.test_name in result.tests_failed, result.failure_summary()
     (node,) = [node for node in result.nodes if node.name == case.test_name]
     assert node.status == "fail" and node.failures, node

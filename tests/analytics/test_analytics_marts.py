@@ -17,8 +17,8 @@ from analytics_support import (
 )
 
 from planwise.metrics import HORIZON_METRICS, YEAR_METRICS
-from planwise.parameters.loading import load_levers
 from planwise.storage import runs
+from planwise.storage.parameter_store import load_levers
 
 YEAR_METRIC_NAMES = [spec.name for spec in YEAR_METRICS]
 HORIZON_METRIC_NAMES = [spec.name for spec in HORIZON_METRICS]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from planwise.analytics import lever_defaults_seed_path, render_lever_defaults_csv
 from planwise.parameters.declarations import PARAMETERS
+from planwise_dbt import lever_defaults_seed_path, render_lever_defaults_csv
 
 
 def test_seed_file_is_the_rendered_declarations() -> None:

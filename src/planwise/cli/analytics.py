@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from planwise.analytics import AnalyticsResult, NodeOutcome, build_analytics, parse_analytics
+from planwise.application import (
+    AnalyticsRequest,
+    AnalyticsResult,
+    ProgressEvent,
+    StepFinished,
+    build_analytics,
+    parse_analytics,
+)
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -19,6 +26,7 @@ from planwise.cli._common import (
     workspace_at,
 )
 from planwise.errors import UserError
+from planwise_dbt import DbtBuilder
 
 __all__ = ["analytics_app"]
 
@@ -42,16 +50,17 @@ def build(
 ) -> None:
     """Build the marts and run the data tests (dbt build) over the workspace's store."""
     chosen = workspace_at(workspace)
-    done: list[NodeOutcome] = []
+    done: list[StepFinished] = []
     status = stderr.status("Building the analytics layer…") if stderr.is_terminal else None
 
-    def advance(node: NodeOutcome) -> None:
-        done.append(node)
-        if status is not None:
-            status.update(f"{len(done)} done · {node.resource_type} {node.name}: {node.status}")
+    def advance(event: ProgressEvent) -> None:
+        if isinstance(event, StepFinished):
+            done.append(event)
+            if status is not None:
+                status.update(f"{len(done)} done · {event.kind} {event.name}: {event.status}")
 
     with status or nullcontext():
-        result = build_analytics(chosen, select=select, on_node=advance)
+        result = build_analytics(chosen, AnalyticsRequest(select), DbtBuilder(), advance)
     if json_output:
         emit_json(result.as_dict())
     else:
@@ -68,7 +77,7 @@ def build(
 @command(analytics_app, "parse")
 def parse(workspace: WorkspaceOption = None) -> None:
     """Parse the dbt project and write its manifest.json into the workspace."""
-    manifest = parse_analytics(workspace_at(workspace))
+    manifest = parse_analytics(workspace_at(workspace), DbtBuilder())
     typer.echo(str(manifest))  # unwrapped, for scripts
 
 
