@@ -71,23 +71,26 @@ def _engine(employees: int, repeats: int) -> dict[str, Any]:
 
 
 def _workspace(employees: int, root: Path) -> Any:
-    from planwise import service
-    from planwise.workspace import Workspace
+    from planwise import application
 
-    workspace = Workspace(root)
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, employees, CENSUS_SEED)
+    workspace = application.Workspace(root)
+    application.init_workspace(workspace)
+    application.generate_census(
+        workspace, application.GenerateCensusRequest(employees, CENSUS_SEED)
+    )
     return workspace
 
 
 def _store(employees: int, repeats: int) -> dict[str, Any]:
-    from planwise import service
+    from planwise import application
 
     seconds, engine_seconds = [], []
     with tempfile.TemporaryDirectory() as folder:
         workspace = _workspace(employees, Path(folder) / "ws")
         for _ in range(repeats):
-            run = service.run_simulation(workspace, years=YEARS, seed=SEED)
+            run = application.simulate(
+                workspace, application.SimulateRequest(years=YEARS, seed=SEED)
+            )
             seconds.append(run.total_seconds)
             engine_seconds.append(run.engine_seconds)
         size = workspace.database_path.stat().st_size
@@ -100,13 +103,14 @@ def _store(employees: int, repeats: int) -> dict[str, Any]:
 
 
 def _optimize(employees: int, repeats: int) -> dict[str, Any]:
-    from planwise import service
-    from planwise.optimization import optimize
+    from planwise import application
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         workspace = _workspace(employees, Path(folder) / "ws")
-        baseline = service.run_simulation(workspace, years=YEARS, seed=SEED)
+        baseline = application.simulate(
+            workspace, application.SimulateRequest(years=YEARS, seed=SEED)
+        )
         final_year = baseline.metrics.per_year[max(baseline.metrics.years)]
         final_cost = final_year["total_compensation_cost"]
         three = json.loads(json.dumps(THREE_TARGETS))
@@ -115,7 +119,7 @@ def _optimize(employees: int, repeats: int) -> dict[str, Any]:
             runs = []
             for _ in range(repeats):
                 started = time.perf_counter()
-                result = optimize(workspace, targets)
+                result = application.optimize(workspace, application.OptimizeRequest(targets))
                 runs.append(
                     {
                         "seconds": time.perf_counter() - started,

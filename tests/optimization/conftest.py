@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from tuning_support import CENSUS_EMPLOYEES, CENSUS_SEED, SIMULATED_YEARS
 
-from planwise import service
+from planwise import application
+from planwise.application import GenerateCensusRequest, Workspace
 from planwise.config import Settings
-from planwise.workspace import Workspace
 
 
 @pytest.fixture(scope="session")
 def _tuning_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tuning_template") / "workspace"
     workspace = Workspace(root)
-    service.init_workspace(workspace, Settings(years=SIMULATED_YEARS))
-    service.generate_census_into(workspace, CENSUS_EMPLOYEES, CENSUS_SEED)
+    application.init_workspace(workspace, Settings(years=SIMULATED_YEARS))
+    application.generate_census(workspace, GenerateCensusRequest(CENSUS_EMPLOYEES, CENSUS_SEED))
     return root
 
 

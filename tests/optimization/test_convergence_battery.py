@@ -22,13 +22,14 @@ import numpy as np
 import pytest
 from tuning_support import FAMILIES, Baseline, LeverValues, baseline_of
 
+from planwise import application
+from planwise.application import OptimizeRequest, Workspace
 from planwise.metrics import RunMetrics
-from planwise.optimization import OptimizationResult, optimize
+from planwise.optimization import OptimizationResult
 from planwise.optimization.solver import evaluate_targets
 from planwise.optimization.targets import MODES, load_targets
 from planwise.parameters.declarations import parameter_spec
 from planwise.storage import runs
-from planwise.workspace import Workspace
 
 BATTERY_SEED = 20_241_130
 MAX_SIMULATIONS = 10
@@ -208,7 +209,7 @@ def run_case(shared_workspace: Workspace) -> Callable[[Case], Outcome]:
 def _run(workspace: Workspace, baseline: Baseline, case: Case) -> Outcome:
     metrics = baseline.metrics(case.lever_values(baseline))
     targets = _targets_file(case, metrics, baseline.years)
-    result = optimize(workspace, targets)
+    result = application.optimize(workspace, OptimizeRequest(targets))
     assert result.best_run_id is not None
     with workspace.database().connect(read_only=True) as connection:
         stored = runs.load_run_metrics(connection, result.best_run_id)

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from tuning_support import baseline_of, query, stored_levers
 
+from planwise import application
+from planwise.application import OptimizeRequest, Workspace
 from planwise.config import Settings
-from planwise.optimization import OptimizationResult, optimize
+from planwise.optimization import OptimizationResult
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import MODES
 from planwise.parameters.declarations import parameter_spec
@@ -25,7 +27,6 @@ from planwise.parameters.levers import (
     default_lever_set,
     resolve_levers,
 )
-from planwise.workspace import Workspace
 
 MERIT_AND_COLA = ("merit_base", "cola_rate")
 
@@ -68,7 +69,7 @@ def test_every_mode_meets_an_easy_target_moving_the_levers_its_way(
         "targets": {"compensation_growth_cagr": {"target_value": 0.07, "tolerance": 0.0005}},
     }
 
-    result = optimize(shared_workspace, targets)
+    result = application.optimize(shared_workspace, OptimizeRequest(targets))
 
     assert result.converged, result.explanation
     assert result.simulations <= 4
@@ -104,7 +105,9 @@ def _low_levels_raised(workspace: Workspace, mode: str) -> dict[str, Any]:
 def test_conservative_keeps_the_level_structure_even_when_the_targets_need_another(
     shared_workspace: Workspace,
 ) -> None:
-    result = optimize(shared_workspace, _low_levels_raised(shared_workspace, "conservative"))
+    result = application.optimize(
+        shared_workspace, OptimizeRequest(_low_levels_raised(shared_workspace, "conservative"))
+    )
 
     assert not result.converged
     assert result.stop_reason == "conflicting"
@@ -117,7 +120,9 @@ def test_conservative_keeps_the_level_structure_even_when_the_targets_need_anoth
 def test_balanced_and_aggressive_move_each_level_on_its_own(
     shared_workspace: Workspace, mode: str
 ) -> None:
-    result = optimize(shared_workspace, _low_levels_raised(shared_workspace, mode))
+    result = application.optimize(
+        shared_workspace, OptimizeRequest(_low_levels_raised(shared_workspace, mode))
+    )
 
     assert result.converged, result.explanation
     sets = _stored_sets(shared_workspace, result)
@@ -231,6 +236,6 @@ def test_a_feasible_per_level_target_on_the_median_merit_converges(
         },
     }
 
-    result = optimize(shared_workspace, targets)
+    result = application.optimize(shared_workspace, OptimizeRequest(targets))
 
     assert result.converged, result.explanation

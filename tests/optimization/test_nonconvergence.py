@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from tuning_support import Baseline, active_set_id, baseline_of, planwise, query, write_targets
 
-from planwise.optimization import OptimizationResult, optimize
-from planwise.workspace import Workspace
+from planwise import application
+from planwise.application import OptimizeRequest, Workspace
+from planwise.optimization import OptimizationResult
 
 BOUNDED = {"merit_base": [0.0, 0.05], "cola_rate": [0.0, 0.05]}
 CAGR_15 = {"compensation_growth_cagr": {"target_value": 0.15, "tolerance": 0.0005}}
@@ -52,7 +53,7 @@ def untouched(shared_workspace: Workspace) -> tuple[int | None, bytes]:
 
 
 def _run(workspace: Workspace, targets: dict[str, Any]) -> OptimizationResult:
-    result = optimize(workspace, targets)
+    result = application.optimize(workspace, OptimizeRequest(targets))
     assert not result.converged
     return result
 

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from tuning_support import active_set_id, planwise, query, stored_levers
 
+from planwise import application
+from planwise.application import OptimizeRequest, ResumeRequest, Workspace
+from planwise.application import pipeline as pipeline_module
 from planwise.errors import UserError
-from planwise.optimization import OptimizationResult, optimize
-from planwise.optimization import loop as loop_module
-from planwise.optimization.loop import load_result
+from planwise.optimization import OptimizationResult
 from planwise.parameters.levers import Lever, LeverSet
 from planwise.simulation.engine import simulate_planned
 from planwise.storage import parameter_store
-from planwise.workspace import Workspace
 
 MERIT_AND_COLA = ["merit_base", "cola_rate"]
 
@@ -59,7 +59,7 @@ def _stored_set_ids(workspace: Workspace, optimization_id: int) -> list[int]:
 
 
 def test_every_iteration_is_stored_with_its_parameter_set_and_run(workspace: Workspace) -> None:
-    result = optimize(workspace, _merit_and_cost())
+    result = application.optimize(workspace, OptimizeRequest(_merit_and_cost()))
     assert result.converged
 
     rows = query(
@@ -148,7 +148,7 @@ def test_apply_makes_the_best_set_active_and_rollback_restores_the_earlier_value
     assert before_id is not None
     before_file = _levers_file_rows(workspace.levers_path)
 
-    result = optimize(workspace, _cagr(0.075), apply=True)
+    result = application.optimize(workspace, OptimizeRequest(_cagr(0.075), apply=True))
 
     assert result.converged and result.applied
     assert active_set_id(workspace) == result.best_parameter_set_id != before_id
@@ -193,9 +193,9 @@ def _failing_on(call: int) -> Callable[..., Any]:
 def test_a_failed_iteration_is_recorded_and_the_optimization_resumes_to_convergence(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loop_module, "simulate_planned", _failing_on(2))
+    monkeypatch.setattr(pipeline_module, "simulate_planned", _failing_on(2))
     with pytest.raises(_EngineFailure):
-        optimize(workspace, _cagr(0.075))
+        application.optimize(workspace, OptimizeRequest(_cagr(0.075)))
     monkeypatch.undo()
 
     [(optimization_id, status, best, stop_reason)] = query(
@@ -216,10 +216,11 @@ def test_a_failed_iteration_is_recorded_and_the_optimization_resumes_to_converge
     assert failed[1] == "failed" and failed[2] is None and failed[3] is None
     assert "_EngineFailure: disk full while simulating" in failed[5]
     with pytest.raises(UserError, match=f"--resume {optimization_id}"):
-        load_result(workspace, optimization_id)
+        application.show_optimization(workspace, optimization_id)
     [(runs_before,)] = query(workspace, "SELECT count(*) FROM simulation_runs")
 
-    resumed = optimize(workspace, {}, resume=optimization_id)  # targets come from the store
+    # targets come from the store
+    resumed = application.resume_optimization(workspace, ResumeRequest(optimization_id))
 
     assert resumed.optimization_id == optimization_id
     assert resumed.converged and resumed.stop_reason == "converged"
@@ -239,7 +240,7 @@ def test_a_failed_iteration_is_recorded_and_the_optimization_resumes_to_converge
     assert runs_after - runs_before == sum(
         1 for record in resumed.iterations[len(rows) :] if record.run_id is not None
     )
-    assert load_result(workspace, optimization_id).converged
+    assert application.show_optimization(workspace, optimization_id).converged
 
 
 LOCKED_LEVELS = (1, 2)
@@ -276,7 +277,7 @@ def _lock_merit_levels(workspace: Workspace, levels: tuple[int, ...]) -> dict[in
 def test_locked_values_never_move_in_any_stored_iteration(workspace: Workspace, mode: str) -> None:
     locked = _lock_merit_levels(workspace, LOCKED_LEVELS)
 
-    result = optimize(workspace, _cagr(0.08, mode=mode))
+    result = application.optimize(workspace, OptimizeRequest(_cagr(0.08, mode=mode)))
 
     set_ids = _stored_set_ids(workspace, result.optimization_id)
     assert len(set(set_ids)) >= 2
@@ -304,7 +305,7 @@ def test_moved_values_stay_inside_the_bounds_in_every_stored_set(
     bounds = {name: list(pair) for name, pair in BOUNDS.items()}
     targets = _cagr(0.12, mode=mode, bounds=bounds, max_iterations=2)
 
-    result = optimize(shared_workspace, targets)
+    result = application.optimize(shared_workspace, OptimizeRequest(targets))
 
     assert not result.converged
     set_ids = _stored_set_ids(shared_workspace, result.optimization_id)
@@ -321,7 +322,7 @@ def test_moved_values_stay_inside_the_bounds_in_every_stored_set(
 
 
 def test_show_json_equals_the_stored_result(shared_workspace: Workspace) -> None:
-    result = optimize(shared_workspace, _cagr(0.07))
+    result = application.optimize(shared_workspace, OptimizeRequest(_cagr(0.07)))
 
     shown = planwise(shared_workspace, "optimize", "show", str(result.optimization_id), "--json")
     listed = planwise(shared_workspace, "optimize", "list", "--json")

@@ -13,11 +13,12 @@ import pytest
 import yaml
 from tuning_support import FAMILIES, planwise, query, write_targets
 
+from planwise import application
+from planwise.application import OptimizeRequest, Workspace
 from planwise.errors import UserError, ValidationFailed
-from planwise.optimization import load_targets, optimize
+from planwise.optimization import load_targets
 from planwise.parameters.levers import Lever, LeverSet
 from planwise.storage import parameter_store
-from planwise.workspace import Workspace
 
 CAGR = {"compensation_growth_cagr": {"target_value": 0.045, "tolerance": 0.0005}}
 
@@ -306,7 +307,7 @@ def test_a_target_year_outside_the_simulated_years_is_rejected_before_simulating
     }
 
     with pytest.raises(UserError) as raised:
-        optimize(shared_workspace, targets)
+        application.optimize(shared_workspace, OptimizeRequest(targets))
 
     assert str(raised.value).startswith(f"targets.cost.year = {year} is outside")
     assert "2025–2027" in str(raised.value)
@@ -338,7 +339,7 @@ def test_every_lever_locked_for_every_year_is_rejected_before_simulating(
     )  # locked in the first year, so locked in every year
 
     with pytest.raises(UserError, match="No lever may move") as raised:
-        optimize(workspace, _file(levers=["merit_base", "cola_rate"]))
+        application.optimize(workspace, OptimizeRequest(_file(levers=["merit_base", "cola_rate"])))
 
     assert "locked" in str(raised.value)
     assert _optimization_count(workspace) == 0

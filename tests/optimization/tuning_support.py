@@ -12,15 +12,15 @@ from typing import Any
 
 from typer.testing import CliRunner, Result
 
+from planwise.application import Workspace
 from planwise.cli import app
 from planwise.config import Settings
 from planwise.metrics import RunMetrics, run_metrics
 from planwise.parameters.levers import ResolvedLevers
-from planwise.parameters.loading import load_levers
 from planwise.simulation.engine import simulate
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store
-from planwise.workspace import Workspace
+from planwise.storage.parameter_store import load_levers
 
 CENSUS_EMPLOYEES = 1500
 CENSUS_SEED = 11

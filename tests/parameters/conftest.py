@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 from lever_support import REFERENCE_CSV
 
-from planwise import service
-from planwise.parameters import operations
-from planwise.workspace import Workspace
+from planwise import application
+from planwise.application import ImportLeversRequest, Workspace
 
 
 @pytest.fixture(scope="session")
 def _initialized_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Each DuckDB connection costs ~0.1 s: tests copy templates instead of rebuilding them.
     root = tmp_path_factory.mktemp("template") / "workspace"
-    service.init_workspace(Workspace(root))
+    application.init_workspace(Workspace(root))
     return root
 
 
@@ -27,7 +26,9 @@ def _reference_workspace(
 ) -> Path:
     root = tmp_path_factory.mktemp("reference") / "workspace"
     shutil.copytree(_initialized_workspace, root)
-    operations.import_levers(Workspace(root), REFERENCE_CSV, created_by="analyst")
+    application.import_levers(
+        Workspace(root), ImportLeversRequest(REFERENCE_CSV, created_by="analyst")
+    )
     return root
 
 

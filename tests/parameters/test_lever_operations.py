@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lever_support import REFERENCE_CSV, file_digest, read_rows, reference_rows, write_rows
 
+import planwise.application.levers as levers_module
+from planwise import application
+from planwise.application import (
+    CreateScenarioRequest,
+    EditLeversRequest,
+    ExportLeversRequest,
+    ImportLeversRequest,
+    LeverEdit,
+    LeverUpdate,
+    Workspace,
+)
 from planwise.errors import UserError, ValidationFailed
-from planwise.parameters import operations
 from planwise.parameters.levers import LeverSet, ResolvedLevers
-from planwise.parameters.loading import load_levers
 from planwise.storage import parameter_store
-from planwise.workspace import Workspace
 
 SIMULATED_YEARS = range(2025, 2030)
 LEVELS = (1, 2, 3, 4, 5)
@@ -33,18 +42,34 @@ def lever_sets(workspace: Workspace, *set_ids: int) -> list[LeverSet]:
 def resolved(workspace: Workspace, scenario_id: str = "default") -> ResolvedLevers:
     settings = workspace.settings()
     with workspace.database().connect(read_only=True) as connection:
-        return load_levers(connection, settings, scenario_id, SIMULATED_YEARS)[2]
+        return parameter_store.load_levers(connection, settings, scenario_id, SIMULATED_YEARS)[2]
 
 
 def store_digests(workspace: Workspace) -> tuple[str, str]:
     return file_digest(workspace.database_path), file_digest(workspace.levers_path)
 
 
+def edit(workspace: Workspace, *edits: LeverEdit, **options: Any) -> LeverUpdate:
+    """One `edit_levers` request (options: scenario_id, force, note, created_by)."""
+    return application.edit_levers(workspace, EditLeversRequest(edits, **options))
+
+
+def import_file(workspace: Workspace, path: Path, **options: Any) -> LeverUpdate:
+    """One `import_levers` request (options: scenario_id, note, created_by)."""
+    return application.import_levers(workspace, ImportLeversRequest(path, **options))
+
+
+def export_file(workspace: Workspace, path: Path, scenario_id: str = "default") -> int:
+    """The id of the set `export_levers` wrote."""
+    request = ExportLeversRequest(path, scenario_id)
+    return application.export_levers(workspace, request).parameter_set_id
+
+
 # --- import and export -------------------------------------------------------------------
 
 
 def test_the_reference_file_imports_without_edits(workspace: Workspace) -> None:
-    update = operations.import_levers(workspace, REFERENCE_CSV, created_by="analyst")
+    update = import_file(workspace, REFERENCE_CSV, created_by="analyst")
     assert (update.parameter_set_id, update.parent_id, update.source) == (2, 1, "import")
     assert update.warnings == ()
     set_id, levers = active_set(workspace)
@@ -57,7 +82,7 @@ def test_the_reference_file_imports_without_edits(workspace: Workspace) -> None:
     }
     assert levers.values() == expected
     assert all(lever.is_locked for lever in levers)
-    records = operations.history(workspace)
+    records = application.lever_history(workspace)
     assert [(r.source, r.parent_id, r.is_active) for r in records] == [
         ("init", None, False),
         ("import", 1, True),
@@ -78,13 +103,13 @@ def test_export_then_import_gives_back_identical_floats(
     for index, row in enumerate(rows):  # values that need all 17 digits, mixed locks
         row["parameter_value"] = repr(float(row["parameter_value"]) + 1 / 3000)
         row["is_locked"] = str(index % 2)
-    operations.import_levers(workspace, write_rows(tmp_path / "awkward.csv", rows))
+    import_file(workspace, write_rows(tmp_path / "awkward.csv", rows))
     exported = workspace.levers_path  # rewritten by the import into `default`
-    operations.import_levers(workspace, exported, scenario_id="copy")
+    import_file(workspace, exported, scenario_id="copy")
     original, copy = lever_sets(workspace, 2, 3)
     assert copy.levers == original.levers  # every float and lock, exactly
     assert original.get(("cola_rate", 2027, 4)).value == 0.025 + 1 / 3000  # type: ignore[union-attr]
-    second = operations.export_levers(workspace, tmp_path / "second.csv", "copy")
+    second = export_file(workspace, tmp_path / "second.csv", "copy")
     assert second == 3
     ignore = ("scenario_id", "created_at", "created_by")
     assert [{k: v for k, v in row.items() if k not in ignore} for row in read_rows(exported)] == [
@@ -95,7 +120,7 @@ def test_export_then_import_gives_back_identical_floats(
 
 def test_the_export_is_in_the_analysts_column_format(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
-    set_id = operations.export_levers(workspace, path)
+    set_id = export_file(workspace, path)
     assert set_id == 1
     header = path.read_text().splitlines()[0]
     assert header == (
@@ -124,7 +149,7 @@ def test_a_failed_import_leaves_the_store_byte_for_byte_unchanged(
     path = write_rows(tmp_path / "bad.csv", rows)
     before = store_digests(workspace)
     with pytest.raises(ValidationFailed):
-        operations.import_levers(workspace, path)
+        import_file(workspace, path)
     assert store_digests(workspace) == before
 
 
@@ -134,7 +159,7 @@ def test_a_failed_import_names_every_offending_row(workspace: Workspace, tmp_pat
     rows[5]["event_type"] = "bonus"
     rows[9]["is_locked"] = "perhaps"
     with pytest.raises(ValidationFailed) as failure:
-        operations.import_levers(workspace, write_rows(tmp_path / "bad.csv", rows))
+        import_file(workspace, write_rows(tmp_path / "bad.csv", rows))
     assert [(problem.row, problem.rule) for problem in failure.value.problems] == [
         (2, "unknown parameter"),
         (7, "unknown event type"),
@@ -147,13 +172,13 @@ def test_import_under_another_scenario_creates_it_and_leaves_default_alone(
     workspace: Workspace,
 ) -> None:
     before = file_digest(workspace.levers_path)
-    update = operations.import_levers(workspace, REFERENCE_CSV, scenario_id="high_merit")
+    update = import_file(workspace, REFERENCE_CSV, scenario_id="high_merit")
     assert update.created_scenario
     assert update.exported_to is None
     assert file_digest(workspace.levers_path) == before
     assert active_set(workspace)[0] == 1
     assert active_set(workspace, "high_merit")[1].scenario_id == "high_merit"
-    assert [s.scenario_id for s in operations.list_scenarios(workspace)] == [
+    assert [s.scenario_id for s in application.list_scenarios(workspace)] == [
         "default",
         "high_merit",
     ]
@@ -166,7 +191,7 @@ def test_import_warns_where_it_changes_a_locked_value(
     rows = reference_rows()
     rows[0]["parameter_value"] = "0.05"
     rows[1]["is_locked"] = "0"
-    update = operations.import_levers(workspace, write_rows(tmp_path / "edit.csv", rows))
+    update = import_file(workspace, write_rows(tmp_path / "edit.csv", rows))
     assert update.stored
     messages = [w.message for w in update.warnings if w.rule == "locked value changed"]
     assert len(messages) == 2
@@ -178,16 +203,16 @@ def test_an_import_racing_another_change_stores_nothing(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Between the read that validated the import and its write, another process edits.
-    checked = operations._with_lock_warnings
+    checked = levers_module._with_lock_warnings
 
     def edit_meanwhile(*args: object) -> object:
-        operations.set_lever(workspace, "cola_rate", 0.03)
+        edit(workspace, LeverEdit("cola_rate", 0.03))
         return checked(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(operations, "_with_lock_warnings", edit_meanwhile)
+    monkeypatch.setattr(levers_module, "_with_lock_warnings", edit_meanwhile)
     with pytest.raises(UserError, match="changed while this command ran"):
-        operations.import_levers(workspace, REFERENCE_CSV)
-    assert [r.source for r in operations.history(workspace)] == ["init", "edit"]
+        import_file(workspace, REFERENCE_CSV)
+    assert [r.source for r in application.lever_history(workspace)] == ["init", "edit"]
 
 
 # --- set ---------------------------------------------------------------------------------
@@ -196,7 +221,7 @@ def test_an_import_racing_another_change_stores_nothing(
 def test_set_without_level_or_year_applies_to_every_level_and_simulated_year(
     workspace: Workspace,
 ) -> None:
-    update = operations.set_lever(workspace, "merit_base", 0.041, note="budget round 2")
+    update = edit(workspace, LeverEdit("merit_base", 0.041), note="budget round 2")
     assert (update.parameter_set_id, update.parent_id, update.source) == (2, 1, "edit")
     table = resolved(workspace)
     for year in SIMULATED_YEARS:
@@ -206,11 +231,11 @@ def test_set_without_level_or_year_applies_to_every_level_and_simulated_year(
     merit_rows = [lever for lever in levers if lever.parameter_name == "merit_base"]
     assert len(merit_rows) == 25  # the one 2025 row per level changed, 2026–2029 added
     assert table.value("cola_rate", 2027, 3) == 0.02  # other levers untouched
-    assert operations.history(workspace)[-1].note == "budget round 2"
+    assert application.lever_history(workspace)[-1].note == "budget round 2"
 
 
 def test_set_for_one_level_changes_only_that_level(workspace: Workspace) -> None:
-    update = operations.set_lever(workspace, "promotion_raise", 0.15, level=3)
+    update = edit(workspace, LeverEdit("promotion_raise", 0.15, level=3))
     assert {(d.parameter_name, d.job_level) for d in update.differences} == {("promotion_raise", 3)}
     table = resolved(workspace)
     assert [table.value("promotion_raise", 2029, level) for level in LEVELS] == [
@@ -223,7 +248,7 @@ def test_set_for_one_level_changes_only_that_level(workspace: Workspace) -> None
 
 
 def test_set_for_one_year_adds_that_years_row(workspace: Workspace) -> None:
-    operations.set_lever(workspace, "cola_rate", 0.03, year=2027, level=1)
+    edit(workspace, LeverEdit("cola_rate", 0.03, year=2027, level=1))
     table = resolved(workspace)
     assert [table.value("cola_rate", year, 1) for year in SIMULATED_YEARS] == [
         0.02,
@@ -236,7 +261,7 @@ def test_set_for_one_year_adds_that_years_row(workspace: Workspace) -> None:
 
 def test_set_to_the_current_value_stores_nothing(workspace: Workspace) -> None:
     before = store_digests(workspace)
-    update = operations.set_lever(workspace, "cola_rate", 0.02)
+    update = edit(workspace, LeverEdit("cola_rate", 0.02))
     assert not update.stored
     assert store_digests(workspace) == before
 
@@ -245,7 +270,7 @@ def test_set_refuses_locked_values_and_names_them(reference_workspace: Workspace
     workspace = reference_workspace
     before = store_digests(workspace)
     with pytest.raises(UserError) as failure:
-        operations.set_lever(workspace, "merit_base", 0.05, level=1)
+        edit(workspace, LeverEdit("merit_base", 0.05, level=1))
     message = str(failure.value)
     assert "merit_base is locked" in message
     assert "2025 level 1 (0.045)" in message and "2029 level 1 (0.045)" in message
@@ -257,21 +282,21 @@ def test_set_with_force_changes_locked_values_and_keeps_them_locked(
     reference_workspace: Workspace,
 ) -> None:
     workspace = reference_workspace
-    update = operations.set_lever(workspace, "merit_base", 0.05, level=1, force=True)
+    update = edit(workspace, LeverEdit("merit_base", 0.05, level=1), force=True)
     assert update.stored
     _, levers = active_set(workspace)
     changed = [levers.get(("merit_base", year, 1)) for year in SIMULATED_YEARS]
     assert all(lever is not None and lever.value == 0.05 and lever.is_locked for lever in changed)
-    assert "forced over locks" in (operations.history(workspace)[-1].note or "")
+    assert "forced over locks" in (application.lever_history(workspace)[-1].note or "")
 
 
 def test_a_lock_inherited_from_an_earlier_year_protects_later_years(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     rows = [row for row in reference_rows() if row["fiscal_year"] == "2025"]
-    operations.import_levers(workspace, write_rows(tmp_path / "2025.csv", rows))
+    import_file(workspace, write_rows(tmp_path / "2025.csv", rows))
     with pytest.raises(UserError, match="2027 level 2"):
-        operations.set_lever(workspace, "cola_rate", 0.03, year=2027, level=2)
+        edit(workspace, LeverEdit("cola_rate", 0.03, year=2027, level=2))
 
 
 def test_a_lock_of_the_default_scenario_protects_a_scenario_that_inherits_it(
@@ -281,31 +306,31 @@ def test_a_lock_of_the_default_scenario_protects_a_scenario_that_inherits_it(
     merit_only = [row for row in reference_rows() if row["parameter_name"] == "merit_base"]
     for row in merit_only:
         row.update(scenario_id="stretch", is_locked="0")
-    operations.import_levers(workspace, write_rows(tmp_path / "stretch.csv", merit_only))
-    assert operations.set_lever(workspace, "merit_base", 0.05, scenario_id="stretch").stored
+    import_file(workspace, write_rows(tmp_path / "stretch.csv", merit_only))
+    assert edit(workspace, LeverEdit("merit_base", 0.05), scenario_id="stretch").stored
     with pytest.raises(UserError, match="cola_rate is locked in scenario 'stretch'"):
-        operations.set_lever(workspace, "cola_rate", 0.03, scenario_id="stretch")
+        edit(workspace, LeverEdit("cola_rate", 0.03), scenario_id="stretch")
 
 
 def test_set_rejects_bad_requests_before_touching_the_store(workspace: Workspace) -> None:
     before = store_digests(workspace)
     with pytest.raises(UserError, match=r"between 0 and 0\.25"):
-        operations.set_lever(workspace, "merit_base", 0.3)
+        edit(workspace, LeverEdit("merit_base", 0.3))
     with pytest.raises(UserError, match="did you mean cola_rate"):
-        operations.set_lever(workspace, "cola_rat", 0.03)
+        edit(workspace, LeverEdit("cola_rat", 0.03))
     with pytest.raises(UserError, match="simulated year 2025–2029"):
-        operations.set_lever(workspace, "cola_rate", 0.03, year=2031)
+        edit(workspace, LeverEdit("cola_rate", 0.03, year=2031))
     with pytest.raises(UserError, match="Unknown scenario 'nope'"):
-        operations.set_lever(workspace, "cola_rate", 0.03, scenario_id="nope")
+        edit(workspace, LeverEdit("cola_rate", 0.03), scenario_id="nope")
     assert store_digests(workspace) == before
 
 
 def test_set_in_another_scenario_does_not_touch_the_workspace_export(
     workspace: Workspace,
 ) -> None:
-    operations.create_scenario(workspace, "stretch")
+    application.create_scenario(workspace, CreateScenarioRequest("stretch"))
     before = file_digest(workspace.levers_path)
-    update = operations.set_lever(workspace, "cola_rate", 0.03, scenario_id="stretch")
+    update = edit(workspace, LeverEdit("cola_rate", 0.03), scenario_id="stretch")
     assert update.stored and update.exported_to is None
     assert file_digest(workspace.levers_path) == before
     assert resolved(workspace, "stretch").value("cola_rate", 2026, 1) == 0.03
@@ -313,13 +338,13 @@ def test_set_in_another_scenario_does_not_touch_the_workspace_export(
 
 
 def test_set_warns_outside_the_usual_range(workspace: Workspace) -> None:
-    update = operations.set_lever(workspace, "merit_base", 0.09, level=5)
+    update = edit(workspace, LeverEdit("merit_base", 0.09, level=5))
     assert update.stored
     assert [w.rule for w in update.warnings] == ["outside usual range"]
 
 
 def test_set_refreshes_the_workspace_export_of_default(workspace: Workspace) -> None:
-    operations.set_lever(workspace, "merit_base", 0.05, level=4, year=2025)
+    edit(workspace, LeverEdit("merit_base", 0.05, level=4, year=2025))
     rows = read_rows(workspace.levers_path)
     values = {
         (row["parameter_name"], row["fiscal_year"], row["job_level"]): row["parameter_value"]
@@ -336,13 +361,13 @@ def test_rollback_restores_exactly_the_earlier_values_as_a_new_set(
     reference_workspace: Workspace,
 ) -> None:
     workspace = reference_workspace  # set 2: the reference file
-    operations.set_lever(workspace, "merit_base", 0.05, force=True)  # set 3
-    operations.set_lever(workspace, "cola_rate", 0.031, level=2, force=True)  # set 4
-    update = operations.rollback(workspace, 2)
+    edit(workspace, LeverEdit("merit_base", 0.05), force=True)  # set 3
+    edit(workspace, LeverEdit("cola_rate", 0.031, level=2), force=True)  # set 4
+    update = application.rollback(workspace, 2)
     assert (update.parameter_set_id, update.parent_id, update.previous_id) == (5, 2, 4)
     original, edited, restored = lever_sets(workspace, 2, 4, 5)
     assert restored.levers == original.levers  # values and locks, bit for bit
-    records = operations.history(workspace)
+    records = application.lever_history(workspace)
     assert [(r.parameter_set_id, r.source, r.is_active) for r in records] == [
         (1, "init", False),
         (2, "import", False),
@@ -359,37 +384,37 @@ def test_rollback_restores_exactly_the_earlier_values_as_a_new_set(
 
 def test_rollback_to_the_active_set_changes_nothing(workspace: Workspace) -> None:
     before = store_digests(workspace)
-    update = operations.rollback(workspace, 1)
+    update = application.rollback(workspace, 1)
     assert not update.stored and update.previous_id == 1
     assert store_digests(workspace) == before
 
 
 def test_rollback_to_an_unknown_set_is_a_user_error(workspace: Workspace) -> None:
     with pytest.raises(UserError, match="There is no parameter set 99"):
-        operations.rollback(workspace, 99)
+        application.rollback(workspace, 99)
 
 
 def test_rollback_of_another_scenario_activates_it_there(workspace: Workspace) -> None:
-    created = operations.create_scenario(workspace, "stretch")
-    operations.set_lever(workspace, "cola_rate", 0.03, scenario_id="stretch")
-    update = operations.rollback(workspace, created.parameter_set_id)
+    created = application.create_scenario(workspace, CreateScenarioRequest("stretch"))
+    edit(workspace, LeverEdit("cola_rate", 0.03), scenario_id="stretch")
+    update = application.rollback(workspace, created.parameter_set_id)
     assert update.scenario_id == "stretch" and update.exported_to is None
     assert resolved(workspace, "stretch").value("cola_rate", 2026, 1) == 0.02
     assert active_set(workspace)[0] == 1
 
 
 def test_history_of_one_scenario_and_of_an_unknown_one(workspace: Workspace) -> None:
-    operations.create_scenario(workspace, "stretch")
-    assert [r.scenario_id for r in operations.history(workspace, "stretch")] == ["stretch"]
-    assert len(operations.history(workspace)) == 2
+    application.create_scenario(workspace, CreateScenarioRequest("stretch"))
+    assert [r.scenario_id for r in application.lever_history(workspace, "stretch")] == ["stretch"]
+    assert len(application.lever_history(workspace)) == 2
     with pytest.raises(UserError, match="Unknown scenario 'nope'"):
-        operations.history(workspace, "nope")
+        application.lever_history(workspace, "nope")
 
 
 def test_diff_shows_what_changed_between_two_sets(workspace: Workspace) -> None:
-    operations.set_lever(workspace, "merit_base", 0.05, level=1, year=2025)
-    operations.set_lever(workspace, "cola_rate", 0.025, level=2, year=2026)
-    result = operations.diff(workspace, 1, 3)
+    edit(workspace, LeverEdit("merit_base", 0.05, level=1, year=2025))
+    edit(workspace, LeverEdit("cola_rate", 0.025, level=2, year=2026))
+    result = application.diff_parameter_sets(workspace, 1, 3)
     assert [(d.parameter_name, d.fiscal_year, d.job_level, d.kind) for d in result.differences] == [
         ("cola_rate", 2026, 2, "added"),
         ("merit_base", 2025, 1, "changed"),
@@ -397,7 +422,7 @@ def test_diff_shows_what_changed_between_two_sets(workspace: Workspace) -> None:
     changed = result.differences[1]
     assert (changed.before, changed.after) == (0.03, 0.05)
     assert result.as_dict()["after"] == result.after.as_dict()
-    assert operations.diff(workspace, 3, 3).differences == ()
+    assert application.diff_parameter_sets(workspace, 3, 3).differences == ()
 
 
 # --- scenarios ---------------------------------------------------------------------------
@@ -406,14 +431,16 @@ def test_diff_shows_what_changed_between_two_sets(workspace: Workspace) -> None:
 def test_a_new_scenario_starts_from_a_copy_of_the_source_scenarios_active_set(
     workspace: Workspace,
 ) -> None:
-    operations.set_lever(workspace, "merit_base", 0.045, level=2)  # default's set 2
-    created = operations.create_scenario(workspace, "stretch", note="what if")
+    edit(workspace, LeverEdit("merit_base", 0.045, level=2))  # default's set 2
+    created = application.create_scenario(
+        workspace, CreateScenarioRequest("stretch", note="what if")
+    )
     assert (created.source_parameter_set_id, created.parameter_set_id) == (2, 3)
     source, copy = lever_sets(workspace, 2, 3)
     assert copy.levers == source.levers
-    record = operations.history(workspace, "stretch")[0]
+    record = application.lever_history(workspace, "stretch")[0]
     assert (record.source, record.parent_id, record.is_active) == ("init", 2, True)
-    listed = {s.scenario_id: s for s in operations.list_scenarios(workspace)}
+    listed = {s.scenario_id: s for s in application.list_scenarios(workspace)}
     assert listed["stretch"].created_from == "default"
     assert listed["stretch"].note == "what if"
     assert (listed["stretch"].active_parameter_set_id, listed["default"].parameter_set_count) == (
@@ -436,7 +463,7 @@ def test_scenario_creation_errors(
 ) -> None:
     before = store_digests(workspace)
     with pytest.raises(UserError, match=message):
-        operations.create_scenario(workspace, name, from_scenario=source)
+        application.create_scenario(workspace, CreateScenarioRequest(name, from_scenario=source))
     assert store_digests(workspace) == before
 
 
@@ -444,7 +471,7 @@ def test_scenario_creation_errors(
 
 
 def test_validate_checks_the_workspace_export_by_default(workspace: Workspace) -> None:
-    check = operations.validate_levers_file(workspace)
+    check = application.validate_levers_file(workspace)
     assert check.is_valid
     assert (check.source, check.row_count) == (str(workspace.levers_path), 25)
 
@@ -457,7 +484,7 @@ def test_validate_stores_nothing_and_warns_about_locked_values(
     rows[0]["parameter_value"] = "0.05"
     path = write_rows(tmp_path / "edit.csv", rows)
     before = store_digests(workspace)
-    check = operations.validate_levers_file(workspace, path)
+    check = application.validate_levers_file(workspace, path)
     assert check.is_valid
     assert [w.rule for w in check.warnings] == ["locked value changed"]
     assert store_digests(workspace) == before

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from planwise import service
-from planwise.analytics import build_analytics
+from planwise import application
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -18,6 +16,7 @@ from planwise.cli._common import (
     stderr,
     stdout,
     workspace_at,
+    year_progress,
 )
 from planwise.cli.analytics import analytics_app
 from planwise.cli.census import census_app
@@ -27,10 +26,8 @@ from planwise.cli.orchestration import register as register_dagster
 from planwise.cli.results import render_comparison, render_results
 from planwise.cli.ui import register as register_ui
 from planwise.errors import UserError
-from planwise.optimization import optimize
 from planwise.parameters.levers import DEFAULT_SCENARIO
-from planwise.simulation.outputs import YearOutcome
-from planwise.storage import runs
+from planwise_dbt import DbtBuilder
 
 __all__ = ["app", "main"]
 
@@ -52,25 +49,11 @@ DEMO_EMPLOYEES = 10_000
 DEMO_SEED = 20250101
 
 
-def _year_progress(total: int, enabled: bool) -> tuple[Progress, object]:
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} years"),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not enabled,
-        transient=True,
-    )
-    task = progress.add_task("Simulating", total=total)
-    return progress, task
-
-
 @command(app, "init")
 def init(workspace: WorkspaceOption = None) -> None:
     """Create a workspace: planwise.yaml with every default, the store, the default levers."""
     chosen = workspace_at(workspace)
-    created = service.init_workspace(chosen)
+    created = application.init_workspace(chosen).created
     verb = "Created" if created else "Already initialized:"
     stderr.print(f"{verb} workspace {chosen.root}")
 
@@ -94,28 +77,16 @@ def simulate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Run the multi-year simulation and store events, snapshots and metrics."""
-    chosen = workspace_at(workspace)
-    total = years or (1 if continue_run is not None else chosen.settings().years)
-    progress, task = _year_progress(total, enabled=stderr.is_terminal)
-
-    def advance(outcome: YearOutcome) -> None:
-        progress.update(task, advance=1, description=f"Simulated {outcome.year}")  # type: ignore[arg-type]
-
-    with progress:
-        if continue_run is not None:
-            if start_year is not None or seed is not None or parameter_set is not None:
-                raise UserError("--continue takes only --years: the run fixes the rest.")
-            run = service.continue_simulation(chosen, continue_run, total, on_year=advance)
-        else:
-            run = service.run_simulation(
-                chosen,
-                scenario_id=scenario,
-                years=years,
-                start_year=start_year,
-                seed=seed,
-                parameter_set_id=parameter_set,
-                on_year=advance,
-            )
+    request = application.SimulateRequest(
+        scenario_id=scenario,
+        years=years,
+        start_year=start_year,
+        seed=seed,
+        parameter_set_id=parameter_set,
+        continue_run_id=continue_run,
+    )
+    with year_progress() as on_progress:
+        run = application.simulate(workspace_at(workspace), request, on_progress)
     if json_output:
         emit_json(
             {
@@ -152,17 +123,10 @@ def results(
     fmt = "json" if json_output else output_format
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format must be table, csv or json, got '{output_format}'.")
-    with chosen.database().connect(read_only=True) as connection:
-        if compare is not None:
-            render_comparison(connection, compare[0], compare[1], fmt)
-            return
-        run_id = run
-        if run_id is None:
-            latest = runs.list_runs(connection, limit=1)
-            if not latest:
-                raise UserError("There are no runs yet. Run 'planwise simulate' first.")
-            run_id = latest[0].run_id
-        render_results(connection, run_id, fmt)
+    if compare is not None:
+        render_comparison(application.compare_runs(chosen, *compare), fmt)
+    else:
+        render_results(application.run_results(chosen, run), fmt)
 
 
 @command(app, "demo")
@@ -172,17 +136,19 @@ def demo(
 ) -> None:
     """The main job on built-in demo data: init, demo census, simulate, optimize, analytics."""
     chosen = workspace_at(workspace)
-    service.init_workspace(chosen)
-    census = service.generate_census_into(chosen, employees, DEMO_SEED)
-    stderr.print(f"Demo census: {len(census):,} employees ({census.census_id}).")
-    run = service.run_simulation(chosen)
-    stdout.print(metrics_table(run.metrics, f"Demo run {run.run_id}: {len(census):,} employees"))
+    application.init_workspace(chosen)
+    census = application.generate_census(
+        chosen, application.GenerateCensusRequest(employees, DEMO_SEED)
+    )
+    stderr.print(f"Demo census: {census.rows:,} employees ({census.census_id}).")
+    run = application.simulate(chosen, application.SimulateRequest())
+    stdout.print(metrics_table(run.metrics, f"Demo run {run.run_id}: {census.rows:,} employees"))
     stderr.print(f"Simulated and stored in {run.total_seconds:.2f} s.")
     stderr.print(f"Optimizing the levers to the demo targets in {chosen.targets_path} …")
-    result = optimize(chosen, chosen.targets_path)
+    result = application.optimize(chosen, application.OptimizeRequest(chosen.targets_path))
     render_result(result)
     stderr.print("Building the dbt marts and running their data tests …")
-    analytics = build_analytics(chosen)
+    analytics = application.build_analytics(chosen, application.AnalyticsRequest(), DbtBuilder())
     stdout.print(
         f"Analytics: {len(analytics.models_built)} models, {len(analytics.tests_passed)} data "
         f"tests passed, {len(analytics.tests_failed)} failed ({analytics.seconds:.1f} s)."

@@ -9,26 +9,34 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from planwise import application
+from planwise.application import Workspace
 from planwise.errors import UserError
 from planwise.metrics import METRICS, RunMetrics, format_metric
-from planwise.workspace import Workspace
+from planwise.optimization import IterationKind
+
+if TYPE_CHECKING:
+    from planwise.application import ProgressEvent, ProgressListener
 
 __all__ = [
     "JsonOption",
     "WorkspaceOption",
     "command",
     "emit_json",
+    "iteration_progress",
     "metrics_table",
     "stderr",
     "stdout",
     "user_errors",
     "workspace_at",
+    "year_progress",
 ]
 
 stdout = Console(highlight=False)
@@ -106,3 +114,58 @@ def metrics_table(metrics: RunMetrics, title: str) -> Table:
     for name, value in metrics.horizon.items():
         table.add_row(name, format_metric(name, value), *([""] * (len(years) - 1)))
     return table
+
+
+@contextlib.contextmanager
+def year_progress() -> Iterator[ProgressListener]:
+    """A progress bar on stderr (a terminal only) drawn from `YearSimulated` events."""
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("years"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    )
+    task = progress.add_task("Simulating", total=None)
+
+    def on_progress(event: ProgressEvent) -> None:
+        if isinstance(event, application.YearSimulated):
+            description = f"Simulated {event.year}"
+            progress.update(task, total=event.total, completed=event.done, description=description)
+
+    with progress:
+        yield on_progress
+
+
+@contextlib.contextmanager
+def iteration_progress() -> Iterator[ProgressListener]:
+    """A progress bar on stderr (a terminal only) drawn from `IterationFinished` events: full
+    simulations spent out of the budget, and what the last iteration was."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    )
+    task = progress.add_task("starting", total=None)
+
+    def on_progress(event: ProgressEvent) -> None:
+        if not isinstance(event, application.IterationFinished):
+            return
+        record = event.record
+        if record.kind == IterationKind.REPLAY:
+            description = f"replay {record.iteration}"
+        else:
+            worst = max((abs(value) for value in record.residuals.values()), default=0.0)
+            description = f"simulation {record.kind} · max |residual| {worst:.2f}"
+        progress.update(
+            task, total=event.budget, completed=event.simulations, description=description
+        )
+
+    with progress:
+        yield on_progress

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from planwise import service
-from planwise.census.load import DroppedDuplicate, LoadedCensus, read_census
-from planwise.census.model import Census
+from planwise import application
+from planwise.census.load import DroppedDuplicate
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -30,10 +29,6 @@ KeepLatestOption = Annotated[
     bool, typer.Option(help="For duplicate employee_id rows keep the last one (reported).")
 ]
 _SHOWN_DROPPED = 10
-
-
-def _dropped(census: Census) -> tuple[DroppedDuplicate, ...]:
-    return census.dropped_duplicates if isinstance(census, LoadedCensus) else ()
 
 
 def _report_dropped(dropped: tuple[DroppedDuplicate, ...]) -> None:
@@ -59,11 +54,13 @@ def generate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Generate a realistic, reproducible census and make it the active one."""
-    census = service.generate_census_into(workspace_at(workspace), employees, seed)
+    stored = application.generate_census(
+        workspace_at(workspace), application.GenerateCensusRequest(employees, seed)
+    )
     if json_output:
-        emit_json({"census_id": census.census_id, "rows": len(census)})
+        emit_json({"census_id": stored.census_id, "rows": stored.rows})
     else:
-        stderr.print(f"Stored census {census.census_id}: {len(census):,} employees.")
+        stderr.print(f"Stored census {stored.census_id}: {stored.rows:,} employees.")
 
 
 @command(census_app, "import")
@@ -74,22 +71,23 @@ def import_(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Validate a census file and store it; a bad file is rejected whole."""
-    census = service.import_census(workspace_at(workspace), file, keep_latest=keep_latest)
-    dropped = _dropped(census)
+    stored = application.import_census(
+        workspace_at(workspace), application.ImportCensusRequest(file, keep_latest)
+    )
     if json_output:
         emit_json(
             {
-                "census_id": census.census_id,
-                "rows": len(census),
-                "starting_headcount": census.starting_headcount,
-                "dropped_duplicates": len(dropped),
+                "census_id": stored.census_id,
+                "rows": stored.rows,
+                "starting_headcount": stored.starting_headcount,
+                "dropped_duplicates": len(stored.dropped_duplicates),
             }
         )
     else:
-        _report_dropped(dropped)
+        _report_dropped(stored.dropped_duplicates)
         stderr.print(
-            f"Stored census {census.census_id}: {len(census):,} rows, "
-            f"{census.starting_headcount:,} in the starting workforce."
+            f"Stored census {stored.census_id}: {stored.rows:,} rows, "
+            f"{stored.starting_headcount:,} in the starting workforce."
         )
 
 
@@ -98,12 +96,13 @@ def validate(
     file: FileArgument, keep_latest: KeepLatestOption = False, workspace: WorkspaceOption = None
 ) -> None:
     """Check a census file against every rule without storing it."""
-    chosen = workspace_at(workspace)
-    census = read_census(file, chosen.settings(), keep_latest=keep_latest)
-    _report_dropped(_dropped(census))
+    checked = application.validate_census_file(
+        workspace_at(workspace), application.ImportCensusRequest(file, keep_latest)
+    )
+    _report_dropped(checked.dropped_duplicates)
     stderr.print(
-        f"{file}: valid. {len(census):,} rows, "
-        f"{census.starting_headcount:,} in the starting workforce.",
+        f"{file}: valid. {checked.rows:,} rows, "
+        f"{checked.starting_headcount:,} in the starting workforce.",
         markup=False,
         soft_wrap=True,
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from planwise import application
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
@@ -20,11 +21,12 @@ from planwise.cli._common import (
     workspace_at,
 )
 from planwise.errors import Problem
-from planwise.parameters import operations
 from planwise.parameters.declarations import PARAMETERS
 from planwise.parameters.levers import DEFAULT_SCENARIO, LeverDifference
-from planwise.parameters.loading import load_levers
 from planwise.parameters.validation import problem_as_dict
+
+if TYPE_CHECKING:
+    from planwise.application import LeverUpdate
 
 __all__ = ["levers_app"]
 
@@ -53,12 +55,9 @@ def show(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The resolved levers of a scenario's active set, with the source of each value."""
-    chosen = workspace_at(workspace)
-    settings = chosen.settings()
-    years = range(settings.start_year, settings.start_year + settings.years)
-    with chosen.database(settings).connect(read_only=True) as connection:
-        set_id, _, resolved = load_levers(connection, settings, scenario, years)
-    rows = [row for row in resolved.rows() if year is None or row["fiscal_year"] == year]
+    view = application.lever_view(workspace_at(workspace), scenario)
+    set_id = view.parameter_set_id
+    rows = [row for row in view.resolved.rows() if year is None or row["fiscal_year"] == year]
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "rows": rows})
         return
@@ -101,15 +100,10 @@ def set_(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    update = operations.set_lever(
+    edit = application.LeverEdit(name, value, level=level, year=year)
+    update = application.edit_levers(
         workspace_at(workspace),
-        name,
-        value,
-        level=level,
-        year=year,
-        scenario_id=scenario,
-        force=force,
-        note=note,
+        application.EditLeversRequest((edit,), scenario_id=scenario, force=force, note=note),
     )
     _report_update(update, json_output)
 
@@ -125,8 +119,8 @@ def import_(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    update = operations.import_levers(
-        workspace_at(workspace), file, scenario_id=scenario, note=note
+    update = application.import_levers(
+        workspace_at(workspace), application.ImportLeversRequest(file, scenario, note)
     )
     _report_update(update, json_output)
 
@@ -139,7 +133,9 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Write a scenario's active parameter set in the comp_levers.csv format."""
-    set_id = operations.export_levers(workspace_at(workspace), file, scenario)
+    set_id = application.export_levers(
+        workspace_at(workspace), application.ExportLeversRequest(file, scenario)
+    ).parameter_set_id
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "path": str(file)})
     else:
@@ -159,8 +155,7 @@ def validate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Check a levers file against every rule without storing it (exit code 1 on errors)."""
-    chosen = workspace_at(workspace)
-    check = operations.validate_levers_file(chosen, file, scenario_id=scenario)
+    check = application.validate_levers_file(workspace_at(workspace), file, scenario_id=scenario)
     if json_output:
         emit_json(
             {
@@ -192,7 +187,7 @@ def history(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Every stored parameter set: parent, source, author, note; * marks the active ones."""
-    records = operations.history(workspace_at(workspace), scenario)
+    records = application.lever_history(workspace_at(workspace), scenario)
     if json_output:
         emit_json({"parameter_sets": [record.as_dict() for record in records]})
         return
@@ -221,7 +216,7 @@ def diff(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The rows that differ from one parameter set to another."""
-    result = operations.diff(workspace_at(workspace), before, after)
+    result = application.diff_parameter_sets(workspace_at(workspace), before, after)
     if json_output:
         emit_json(result.as_dict())
         return
@@ -239,7 +234,7 @@ def rollback(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    update = operations.rollback(workspace_at(workspace), parameter_set_id, note=note)
+    update = application.rollback(workspace_at(workspace), parameter_set_id, note=note)
     _report_update(update, json_output)
 
 
@@ -254,8 +249,9 @@ def scenario_create(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a scenario whose first parameter set copies another scenario's active set."""
-    created = operations.create_scenario(
-        workspace_at(workspace), name, from_scenario=from_scenario, note=note
+    created = application.create_scenario(
+        workspace_at(workspace),
+        application.CreateScenarioRequest(name, from_scenario=from_scenario, note=note),
     )
     if json_output:
         emit_json(
@@ -276,7 +272,7 @@ def scenario_create(
 @command(scenario_app, "list")
 def scenario_list(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
     """Every scenario with its active parameter set."""
-    records = operations.list_scenarios(workspace_at(workspace))
+    records = application.list_scenarios(workspace_at(workspace))
     if json_output:
         emit_json({"scenarios": [record.as_dict() for record in records]})
         return
@@ -296,7 +292,7 @@ def scenario_list(json_output: JsonOption = False, workspace: WorkspaceOption = 
     stdout.print(table)
 
 
-def _report_update(update: operations.LeverUpdate, json_output: bool) -> None:
+def _report_update(update: LeverUpdate, json_output: bool) -> None:
     if json_output:
         emit_json(update.as_dict())
         return

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from planwise import application
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
     command,
     emit_json,
-    stderr,
+    iteration_progress,
     stdout,
     user_errors,
     workspace_at,
 )
-from planwise.errors import UserError
-from planwise.optimization import IterationRecord, OptimizationResult, optimize
-from planwise.optimization.loop import load_result
-from planwise.optimization.store import list_optimizations
+from planwise.optimization import OptimizationResult
 from planwise.parameters.levers import DEFAULT_SCENARIO
+
+if TYPE_CHECKING:
+    from planwise.application import OptimizationRecord
 
 __all__ = ["EXIT_NOT_CONVERGED", "optimize_app", "render_result"]
 
@@ -100,21 +99,6 @@ def render_result(result: OptimizationResult) -> None:
         stdout.print(f"Ignored keys: {', '.join(result.ignored_keys)}", markup=False)
 
 
-def _progress_callback(progress: Progress, task: TaskID) -> Callable[[IterationRecord], None]:
-    def on_iteration(record: IterationRecord) -> None:
-        if record.kind == "replay":
-            progress.update(task, description=f"replay {record.iteration}")
-            return
-        worst = max((abs(value) for value in record.residuals.values()), default=0.0)
-        progress.update(
-            task,
-            advance=1,
-            description=f"simulation {record.kind} · max |residual| {worst:.2f}",
-        )
-
-    return on_iteration
-
-
 @optimize_app.callback()
 def run(
     context: typer.Context,
@@ -139,60 +123,23 @@ def run(
     """Run the tuning loop. Exit 0 when converged, 3 when not (the result is stored)."""
     if context.invoked_subcommand is not None:
         return
-    with user_errors():
-        _run(
-            targets,
-            mode,
-            max_iterations,
-            tolerance,
-            scenario,
-            apply,
-            resume,
-            json_output,
-            workspace,
-        )
-
-
-def _run(
-    targets: Path | None,
-    mode: str | None,
-    max_iterations: int | None,
-    tolerance: float | None,
-    scenario: str,
-    apply: bool,
-    resume: int | None,
-    json_output: bool,
-    workspace: Path | None,
-) -> None:
     chosen = workspace_at(workspace)
-    targets_file = targets or chosen.targets_path
-    if resume is None and not targets_file.exists():
-        raise UserError(
-            f"No targets file: {targets_file} does not exist. Pass --targets FILE or write "
-            "the workspace's targets.yaml (planwise init writes an example)."
-        )
-    budget = max_iterations or 10
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=not stderr.is_terminal,
-    )
-    with progress:
-        task = progress.add_task("starting", total=budget)
-        result = optimize(
-            chosen,
-            targets_file,
-            scenario_id=scenario,
-            mode=mode,
-            max_iterations=max_iterations,
-            tolerance=tolerance,
-            apply=apply,
-            resume=resume,
-            on_iteration=_progress_callback(progress, task),
-        )
+    with user_errors(), iteration_progress() as on_progress:
+        if resume is not None:
+            resumed = application.ResumeRequest(
+                resume, mode=mode, max_iterations=max_iterations, tolerance=tolerance, apply=apply
+            )
+            result = application.resume_optimization(chosen, resumed, on_progress)
+        else:
+            request = application.OptimizeRequest(
+                targets,
+                scenario_id=scenario,
+                mode=mode,
+                max_iterations=max_iterations,
+                tolerance=tolerance,
+                apply=apply,
+            )
+            result = application.optimize(chosen, request, on_progress)
     if json_output:
         emit_json(result.to_dict())
     else:
@@ -208,7 +155,7 @@ def show(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Print a stored optimization's report."""
-    result = load_result(workspace_at(workspace), optimization_id)
+    result = application.show_optimization(workspace_at(workspace), optimization_id)
     if json_output:
         emit_json(result.to_dict())
     else:
@@ -218,23 +165,42 @@ def show(
 @command(optimize_app, "list")
 def list_(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
     """The stored optimizations, newest first."""
-    chosen = workspace_at(workspace)
-    with chosen.database().connect(read_only=True) as connection:
-        rows = list_optimizations(connection)
+    records = application.list_optimizations(workspace_at(workspace))
     if json_output:
-        emit_json({"optimizations": rows})
+        emit_json({"optimizations": [_listed(record) for record in records]})
         return
     table = Table(title="Optimizations", title_justify="left")
     for column in ("id", "scenario", "mode", "status", "simulations", "replays", "best set"):
         table.add_column(column)
-    for row in rows:
+    for record in records:
         table.add_row(
-            str(row["optimization_id"]),
-            row["scenario_id"],
-            row["mode"],
-            row["status"],
-            str(row["simulations"]),
-            str(row["replays"]),
-            str(row["best_parameter_set_id"]),
+            str(record.optimization_id),
+            record.scenario_id,
+            record.mode,
+            record.status,
+            str(record.simulations),
+            str(record.replays),
+            str(record.best_parameter_set_id),
         )
     stdout.print(table)
+
+
+_LISTED = (
+    "optimization_id",
+    "scenario_id",
+    "status",
+    "mode",
+    "converged",
+    "iterations",
+    "simulations",
+    "replays",
+    "best_parameter_set_id",
+    "stop_reason",
+    "started_at",
+    "finished_at",
+)
+
+
+def _listed(record: OptimizationRecord) -> dict[str, Any]:
+    """A stored optimization as `optimize list --json` shows it (no targets or report)."""
+    return {key: getattr(record, key) for key in _LISTED}

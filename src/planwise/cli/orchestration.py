@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
+from planwise.application import WORKSPACE_ENV, Workspace
 from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
-from planwise.workspace import WORKSPACE_ENV, Workspace
 
 __all__ = ["DAGSTER_YAML", "dagster_command", "dagster_dev_command", "register"]
 

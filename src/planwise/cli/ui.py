@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
+from planwise.application import WORKSPACE_ENV
 from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
 from planwise.errors import UserError
-from planwise.workspace import WORKSPACE_ENV
 
 __all__ = ["register", "replace_process", "streamlit_command"]
 
