@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from planwise import service
+from planwise import application
+from planwise.application import StoreState, Workspace
 from planwise.errors import DatabaseLockedError, UserError
-from planwise.workspace import Workspace
 from planwise_app import (
     history_tab,
     impact_tab,
@@ -24,7 +24,7 @@ from planwise_app import (
     results_tab,
     run_tab,
 )
-from planwise_app.common import Page, StoreState, read_store_state, render_guarded, workspace_from
+from planwise_app.common import Page, render_guarded, workspace_from
 
 TABS: dict[str, Callable[[Page], None]] = {
     "Overview": overview_tab.render,
@@ -41,7 +41,7 @@ SCENARIO_KEY = "scenario"
 def _open_workspace() -> tuple[Workspace, StoreState]:
     try:
         workspace = Workspace(workspace_from(sys.argv[1:], os.environ))
-        return workspace, read_store_state(workspace)
+        return workspace, application.store_state(workspace)
     except DatabaseLockedError as error:
         st.error(str(error), icon=":material/lock:")
         st.button("Try again", key="retry_workspace")
@@ -60,7 +60,7 @@ def _sidebar(workspace: Workspace, state: StoreState) -> str:
             f"Active parameter set: {active if active is not None else '—'} · "
             f"latest run: {state.latest_run_id or '—'}"
         )
-        st.caption(f"Changes are recorded as {service.current_user()}.")
+        st.caption(f"Changes are recorded as {application.current_user()}.")
         st.button("Refresh", help="Re-read the workspace (e.g. after a CLI command).")
     return str(scenario_id)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from planwise.parameters import operations
+from planwise import application
+from planwise_app import optimization_views as views
 from planwise_app import queries
 from planwise_app.common import Page
 
@@ -41,7 +42,7 @@ def _diff(page: Page, ids: list[int]) -> None:
     )
     others = [value for value in ids if value != after] or ids
     before = right.selectbox("against", others, key="history_before", persist_state="page")
-    result = operations.diff(page.workspace, int(before), int(after))
+    result = application.diff_parameter_sets(page.workspace, int(before), int(after))
     if not result.differences:
         st.info(f"Sets {before} and {after} hold the same lever values.")
         return
@@ -67,7 +68,7 @@ def _rollback(page: Page, ids: list[int]) -> None:
     )
     right.write("")
     if right.button(f"Roll back to set {chosen}", key="history_rollback"):
-        update = operations.rollback(page.workspace, int(chosen), note="rollback from the app")
+        update = application.rollback(page.workspace, int(chosen), note="rollback from the app")
         st.session_state["history_rolled_back"] = (
             f"Set {update.parameter_set_id} (a copy of set {chosen}) is now active for "
             f"scenario {update.scenario_id}; set {update.previous_id} stays in the history."
@@ -77,22 +78,24 @@ def _rollback(page: Page, ids: list[int]) -> None:
 
 def _optimizations(page: Page) -> None:
     state = page.state
-    frame = queries.optimization_runs(
+    records = queries.optimizations(
         state.database, state.latest_optimization_id, state.optimizations_version
     )
-    if frame.empty:
+    if not records:
         st.info("No optimization has run yet: start one on the Auto-Optimize tab.")
         return
     st.container(key="history_optimizations").dataframe(
-        frame.drop(columns=["targets", "report"]), hide_index=True
+        views.optimization_frame(records), hide_index=True
     )
-    ids = [int(value) for value in frame["optimization_id"]]
+    by_id = {record.optimization_id: record for record in records}
     chosen = st.selectbox(
-        "Iterations of optimization", ids, key="history_optimization", persist_state="page"
+        "Iterations of optimization", list(by_id), key="history_optimization", persist_state="page"
     )
-    row = frame[frame["optimization_id"] == chosen].iloc[0]
+    record = by_id[int(chosen)]
     with st.expander("Targets"):
-        st.code(str(row["targets"]), language="json")
-    version = queries.optimization_version(row)
-    iterations = queries.optimization_iterations(state.database, chosen, version)
-    st.container(key="history_iterations").dataframe(iterations, hide_index=True)
+        st.code(record.targets, language="json")
+    version = queries.optimization_version(record)
+    iterations = queries.optimization_iterations(state.database, record.optimization_id, version)
+    st.container(key="history_iterations").dataframe(
+        views.iteration_table(iterations), hide_index=True
+    )

@@ -12,20 +12,14 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
+from planwise import application
+from planwise.application import EditLeversRequest, LeverEdit, LeverView, Projection
 from planwise.metrics import METRICS, RunMetrics, format_difference, format_metric
-from planwise.parameters import PARAMETERS, LeverKey, ParameterSpec, operations
+from planwise.parameters import PARAMETERS, LeverKey, ParameterSpec
 from planwise.parameters.validation import LeverDomain, validate_lever_value
 from planwise.simulation import Workforce
 from planwise_app import tables
-from planwise_app.common import (
-    LeverContext,
-    Page,
-    Projection,
-    lever_context,
-    load_census,
-    project,
-    project_active,
-)
+from planwise_app.common import Page, active_census, lever_view, reference_projection
 
 __all__ = ["render"]
 
@@ -53,26 +47,26 @@ def _reset(prefix: str) -> None:
         del st.session_state[key]
 
 
-def _lever_inputs(context: LeverContext, prefix: str) -> dict[tuple[str, int], float]:
+def _lever_inputs(levers: LeverView, prefix: str) -> dict[tuple[str, int], float]:
     """One input per (lever, level), starting at the first year's value; returns the edits."""
-    first = context.years[0]
+    first = levers.years[0]
     edits: dict[tuple[str, int], float] = {}
     for spec in PARAMETERS:
         scale = _scale(spec)
         unit = "" if "%" in spec.label else (" (%)" if scale == 100.0 else " (×)")
         varies = any(
-            len({context.resolved.value(spec.name, year, level) for year in context.years}) > 1
-            for level in context.levels
+            len({levers.resolved.value(spec.name, year, level) for year in levers.years}) > 1
+            for level in levers.levels
         )
-        label, *columns = st.columns([1.4, *([1.0] * len(context.levels))])
+        label, *columns = st.columns([1.4, *([1.0] * len(levers.levels))])
         label.markdown(
             f"**{spec.label}**{unit}"
             + ("  \nvaries by year; an edit sets every year" if varies else ""),
             help=spec.description,
         )
-        for column, level in zip(columns, context.levels, strict=True):
-            current = context.resolved.value(spec.name, first, level)
-            locked = bool(context.resolved.locked[spec.name][0, level])
+        for column, level in zip(columns, levers.levels, strict=True):
+            current = levers.resolved.value(spec.name, first, level)
+            locked = bool(levers.resolved.locked[spec.name][0, level])
             low, high = spec.error_range
             value = column.number_input(
                 f"Level {level}" + (" (locked)" if locked else ""),
@@ -108,25 +102,25 @@ def render(page: Page) -> None:
     st.subheader("Impact")
     saved = st.session_state.pop("impact_saved", None)
     if saved:
-        st.success(f"Stored parameter set(s) {', '.join(map(str, saved))}; the last is active.")
+        st.success(saved)
     set_id = state.active_set(page.scenario_id)
     if state.census_id is None or set_id is None:
         st.info("The Impact tab needs a census and an active parameter set.")
         return
-    context = lever_context(state.database, state.settings_json, page.scenario_id, set_id)
-    _, workforce = load_census(state.database, state.census_id)
-    reference = project_active(
+    levers = lever_view(state.database, state.settings_json, page.scenario_id, set_id)
+    workforce = active_census(state.database, state.census_id).workforce
+    reference = reference_projection(
         state.database, state.settings_json, state.census_id, page.scenario_id, set_id
     )
     st.caption(
         f"Projection in memory of {len(workforce):,} employees over "
-        f"{context.years[0]}–{context.years[-1]} (seed {settings.seed}), against the active "
+        f"{levers.years[0]}–{levers.years[-1]} (seed {settings.seed}), against the active "
         f"parameter set {set_id}. Nothing is stored until you save."
     )
     prefix = _prefix(page, set_id)
     summary = st.container()  # filled once the edits are known, shown above the inputs
     with st.expander("Levers (by job level; an edit applies to every simulated year)", True):
-        edits = _lever_inputs(context, prefix)
+        edits = _lever_inputs(levers, prefix)
         st.button("Reset to the active set", on_click=_reset, args=(prefix,))
     errors, warnings = _findings(page, edits)
     with summary:
@@ -135,7 +129,7 @@ def render(page: Page) -> None:
                 st.error(message)
             st.info("Fix the errors to see the projection.")
             return
-        candidate, seconds, how = _projection(page, context, workforce, edits, reference)
+        candidate, seconds, how = _projection(page, levers, workforce, edits, reference)
         for message in warnings:
             st.warning(message)
         if edits:
@@ -151,7 +145,7 @@ def render(page: Page) -> None:
 
 def _projection(
     page: Page,
-    context: LeverContext,
+    levers: LeverView,
     workforce: Workforce,
     edits: dict[tuple[str, int], float],
     reference: Projection,
@@ -162,12 +156,12 @@ def _projection(
     updates: dict[LeverKey, float] = {
         (name, year, level): value
         for (name, level), value in edits.items()
-        for year in context.years
+        for year in levers.years
     }
     started = time.perf_counter()
-    edited = context.resolve(context.lever_set.with_values(updates))
-    metrics, how = project(page.settings, workforce, reference, edited)
-    return metrics, time.perf_counter() - started, how
+    edited = levers.resolve(levers.lever_set.with_values(updates))
+    change = application.project_change(page.settings, workforce, reference, edited)
+    return change.metrics, time.perf_counter() - started, change.how
 
 
 def _cards(reference: RunMetrics, candidate: RunMetrics, edited: bool) -> None:
@@ -239,21 +233,23 @@ def _chart(reference: RunMetrics, candidate: RunMetrics, set_id: int) -> None:
 
 
 def _save(page: Page, edits: dict[tuple[str, int], float], set_id: int) -> None:
+    """Every edit in one new parameter set (its parent: the active set), made active."""
     note = st.text_input("Note for the new parameter set", key="impact_note", persist_state="page")
     if not st.button("Save as the new active set", type="primary", disabled=not edits):
         return
-    stored: list[int] = []
-    for (name, level), value in sorted(edits.items()):
-        update = operations.set_lever(
-            page.workspace,
-            name,
-            value,
-            level=level,
-            scenario_id=page.scenario_id,
-            note=note or f"app edit: {name} level {level} = {value:g}",
-        )
-        if update.parameter_set_id is not None:
-            stored.append(update.parameter_set_id)
+    chosen = sorted(edits.items())
+    described = "; ".join(f"{name} level {level} = {value:g}" for (name, level), value in chosen)
+    request = EditLeversRequest(
+        tuple(LeverEdit(name, value, level=level) for (name, level), value in chosen),
+        scenario_id=page.scenario_id,
+        note=note or f"app edit: {described}",
+    )
+    update = application.edit_levers(page.workspace, request)
     _reset(_prefix(page, set_id))
-    st.session_state["impact_saved"] = stored
+    st.session_state["impact_saved"] = (
+        f"Stored parameter set {update.parameter_set_id} with {len(chosen)} edited lever(s); "
+        "it is now active."
+        if update.stored
+        else "The edits match the active set: nothing was stored."
+    )
     st.rerun()

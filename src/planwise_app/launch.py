@@ -1,33 +1,37 @@
 """How the Run tab launches a simulation: through Dagster when the workspace has a Dagster
-instance (so the run shows in the Dagster UI), otherwise in-process via `planwise.service`.
+instance (so the run shows in the Dagster UI), otherwise in-process via
+`planwise.application.simulate`.
 
-Both call the same core function; there is no fallback from one to the other: the page
-says which one it uses, and a failure is shown as it is.
+Both call the same use case; there is no fallback from one to the other: the page says
+which one it uses, and a failure is shown as it is. Progress is structured either way:
+the use case's `YearSimulated` events in-process, the asset's per-year observations
+(the same events, recorded in the run's event log) through Dagster.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planwise import service
+from planwise import application
+from planwise.application import ProgressEvent, SimulateRequest, Workspace, YearSimulated
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics
-from planwise.simulation import YearOutcome
-from planwise.storage import runs
-from planwise.workspace import Workspace
 
-__all__ = ["Execution", "RunOutcome", "execution", "run"]
+if TYPE_CHECKING:
+    import dagster as dg
+
+__all__ = ["DAGSTER_JOB", "Execution", "RunOutcome", "execution", "run"]
 
 DAGSTER_PACKAGE = "planwise_dagster"
 DAGSTER_JOB = "multi_year_simulation"
+SIMULATION_ASSET = "workforce_simulation"
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def execution(workspace: Workspace) -> Execution:
         )
     return Execution(
         False,
-        "Runs in-process via planwise.service. (No Dagster instance is set up for this "
+        "Runs in-process via planwise.application. (No Dagster instance is set up for this "
         f"workspace: `{home / 'dagster.yaml'}` does not exist; 'planwise dagster' creates it.)",
     )
 
@@ -89,21 +93,16 @@ def run(
             on_year=on_year,
             on_step=on_step or (lambda step: None),
         )
-    done = 0
 
-    def progress(outcome: YearOutcome) -> None:
-        nonlocal done
-        done += 1
-        on_year(outcome.year, done)
+    def progress(event: ProgressEvent) -> None:
+        if isinstance(event, YearSimulated):
+            on_year(event.year, event.done)
 
     started = time.perf_counter()
-    stored = service.run_simulation(
+    stored = application.simulate(
         workspace,
-        scenario_id=scenario_id,
-        years=years,
-        start_year=start_year,
-        seed=seed,
-        on_year=progress,
+        SimulateRequest(scenario_id=scenario_id, years=years, start_year=start_year, seed=seed),
+        progress,
     )
     return RunOutcome(
         stored.run_id,
@@ -115,7 +114,6 @@ def run(
     )
 
 
-_YEAR_LOG = re.compile(r"^Simulated (\d{4})$")
 _POLL_SECONDS = 0.25
 
 
@@ -131,7 +129,9 @@ def _through_dagster(
     on_step: Callable[[str], None],
 ) -> RunOutcome:
     """Execute the `multi_year_simulation` job in this process against the workspace's
-    Dagster instance, so the run is recorded there; progress comes from the job's log."""
+    Dagster instance, so the run is recorded there. Progress comes from the run's
+    structured events: each step's start, and the simulation asset's observation of each
+    simulated year."""
     import dagster as dg
     from planwise_dagster import defs
     from planwise_dagster.resources import PlanwiseWorkspace
@@ -143,7 +143,7 @@ def _through_dagster(
     run_config = {
         "ops": {
             "comp_levers": {"config": {"scenario_id": scenario_id}},
-            "workforce_simulation": {
+            SIMULATION_ASSET: {
                 "config": {
                     "scenario_id": scenario_id,
                     "years": years,
@@ -173,20 +173,11 @@ def _through_dagster(
     worker = threading.Thread(target=execute, name="planwise-dagster-run", daemon=True)
     worker.start()
     seen = 0
-    years_done = 0
     while True:
         finished = not worker.is_alive()
         entries = instance.all_logs(dagster_run_id)
         for entry in entries[seen:]:
-            if (
-                entry.is_dagster_event
-                and entry.dagster_event_type == dg.DagsterEventType.STEP_START
-            ):
-                on_step(str(entry.step_key))
-            found = _YEAR_LOG.match(entry.user_message or "")
-            if found:
-                years_done += 1
-                on_year(int(found.group(1)), years_done)
+            _follow(entry, on_year, on_step)
         seen = len(entries)
         if finished:
             break
@@ -201,21 +192,48 @@ def _through_dagster(
             f"The Dagster run {dagster_run_id} failed: {_failure_message(result)} "
             "(its log is in the Dagster UI)."
         )
-    run_id = _stored_run_id(result)
-    with workspace.database().connect(read_only=True) as connection:
-        record = runs.load_run(connection, run_id)
-        metrics = runs.load_run_metrics(connection, run_id)
+    stored = application.run_results(workspace, _stored_run_id(result))
     return RunOutcome(
-        run_id,
-        record.scenario_id,
-        record.parameter_set_id,
-        metrics,
+        stored.run.run_id,
+        stored.run.scenario_id,
+        stored.run.parameter_set_id,
+        stored.metrics,
         time.perf_counter() - started,
         f"through Dagster (run {dagster_run_id[:8]})",
     )
 
 
-def _failure_message(result: Any) -> str:
+def _follow(
+    entry: dg.EventLogEntry,
+    on_year: Callable[[int, int], None],
+    on_step: Callable[[str], None],
+) -> None:
+    """Hand one event of the run's log to the page: a step started, or a year simulated
+    (the simulation asset's observation of it)."""
+    import dagster as dg
+
+    if entry.dagster_event_type == dg.DagsterEventType.STEP_START:
+        on_step(str(entry.step_key))
+        return
+    observation = entry.asset_observation
+    if observation is None or observation.asset_key != dg.AssetKey(SIMULATION_ASSET):
+        return
+    year = _integer(observation.metadata, "simulation_year")
+    done = _integer(observation.metadata, "years_done")
+    if year is not None and done is not None:
+        on_year(year, done)
+
+
+def _integer(metadata: Mapping[str, dg.MetadataValue[Any]], key: str) -> int | None:
+    import dagster as dg
+
+    value = metadata.get(key)
+    if isinstance(value, dg.IntMetadataValue) and value.value is not None:
+        return int(value.value)
+    return None
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     for event in result.get_step_failure_events():
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
@@ -225,10 +243,10 @@ def _failure_message(result: Any) -> str:
     return "no step reported an error"
 
 
-def _stored_run_id(result: Any) -> int:
+def _stored_run_id(result: dg.ExecuteInProcessResult) -> int:
     """The PlanWise run id the `workforce_simulation` asset recorded in its metadata."""
-    for materialization in result.asset_materializations_for_node("workforce_simulation"):
-        value = materialization.metadata.get("run_id")
-        if value is not None:
-            return int(value.value)
+    for materialization in result.asset_materializations_for_node(SIMULATION_ASSET):
+        run_id = _integer(materialization.metadata, "run_id")
+        if run_id is not None:
+            return run_id
     raise UserError("The Dagster run finished without storing a simulation run.")

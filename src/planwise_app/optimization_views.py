@@ -1,7 +1,9 @@
-"""Shaping for the Auto-Optimize tab: the targets mapping from the controls, and frames
-out of an optimization result (`OptimizationResult.to_dict()` or its stored report).
+"""Shaping for the Auto-Optimize and History tabs: the targets mapping from the controls,
+and frames out of an optimization result (`OptimizationResult.to_dict()` or its stored
+report), of stored optimizations and of their iterations.
 
-No optimization logic here: `planwise.optimization` validates, solves and reports.
+No optimization logic here: `planwise.application` runs the loop and `planwise.optimization`
+validates, solves and reports.
 """
 
 from __future__ import annotations
@@ -9,20 +11,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
+from planwise.application import OptimizationRecord
 from planwise.metrics import METRICS, format_metric
-from planwise.optimization import Target, Targets
+from planwise.optimization import IterationRecord, Mode, Priority, Target, Targets
+from planwise_app.tables import frame_of
 
 __all__ = [
     "EDITOR_COLUMNS",
     "GROWTH_METRICS",
     "GrowthTarget",
     "StartingPoint",
+    "iteration_dict",
     "iteration_frame",
+    "iteration_table",
     "lever_path_frame",
+    "optimization_frame",
     "residual_frame",
     "robustness_frame",
     "sensitivity_frame",
@@ -42,14 +50,14 @@ class GrowthTarget:
     metric: str
     target_percent: float
     tolerance_points: float
-    priority: str = "high"
+    priority: Priority = Priority.HIGH
 
     def entry(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "metric": self.metric,
             "target_value": self.target_percent / 100.0,
             "tolerance": self.tolerance_points / 100.0,
-            "priority": self.priority,
+            "priority": str(self.priority),
         }
         if METRICS[self.metric].per_year:
             entry["year"] = "final"
@@ -59,7 +67,7 @@ class GrowthTarget:
 GROWTH_METRICS = tuple(
     name for name, spec in METRICS.items() if spec.unit == "rate" and "growth" in name
 )
-DEFAULT_GROWTH = GrowthTarget("compensation_growth_cagr", 4.0, 0.05, "high")
+DEFAULT_GROWTH = GrowthTarget("compensation_growth_cagr", 4.0, 0.05, Priority.HIGH)
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ class StartingPoint:
     rows: pd.DataFrame
     options: dict[str, Any]
     max_iterations: int = 10
-    mode: str = "balanced"
+    mode: Mode = Mode.BALANCED
     robustness_seeds: int = 0
 
 
@@ -108,7 +116,7 @@ def _editor_frame(targets: Sequence[Target]) -> pd.DataFrame:
             "metric": target.metric,
             "target_value": target.target_value,
             "tolerance": target.tolerance,
-            "priority": target.priority,
+            "priority": str(target.priority),
             "year": str(target.year),
         }
         for target in targets
@@ -282,3 +290,63 @@ def robustness_frame(robustness: Sequence[Mapping[str, Any]] | None) -> pd.DataF
             }
         )
     return pd.DataFrame(rows)
+
+
+def iteration_dict(record: IterationRecord) -> dict[str, Any]:
+    """An iteration in the shape of a report's `iterations` entries (what the frames read)."""
+    return {
+        "iteration": record.iteration,
+        "kind": str(record.kind),
+        "parameter_set_id": record.parameter_set_id,
+        "run_id": record.run_id,
+        "levers": record.levers,
+        "metrics": record.metrics,
+        "residuals": record.residuals,
+        "within_tolerance": record.within_tolerance,
+        "error": record.error,
+    }
+
+
+_SPREAD = ("metrics", "residuals", "levers")
+
+
+def iteration_table(records: Sequence[IterationRecord]) -> pd.DataFrame:
+    """Stored iterations, one row each, their metrics, residuals and levers spread into
+    `metrics.<key>`, `residuals.<key>` and `levers.<key>` columns (for display)."""
+    rows = [iteration_dict(record) for record in records]
+    columns = ("iteration", "kind", "parameter_set_id", "run_id", "within_tolerance", "error")
+    base = frame_of(columns, [[row[column] for column in columns] for row in rows])
+    spread = [
+        pd.DataFrame([row[column] for row in rows], index=base.index).add_prefix(f"{column}.")
+        for column in _SPREAD
+    ]
+    return pd.concat([base, *spread], axis=1)
+
+
+_OPTIMIZATION_COLUMNS = (
+    "optimization_id",
+    "scenario_id",
+    "status",
+    "mode",
+    "converged",
+    "iterations",
+    "simulations",
+    "replays",
+    "start_parameter_set_id",
+    "best_parameter_set_id",
+    "stop_reason",
+    "started_at",
+    "finished_at",
+)
+
+
+def optimization_frame(records: Sequence[OptimizationRecord]) -> pd.DataFrame:
+    """Stored optimizations, one row each: what was asked and how far it got."""
+    rows = [
+        [
+            str(value) if isinstance(value, StrEnum) else value
+            for value in (getattr(record, column) for column in _OPTIMIZATION_COLUMNS)
+        ]
+        for record in records
+    ]
+    return frame_of(_OPTIMIZATION_COLUMNS, rows)

@@ -1,7 +1,7 @@
 """Auto-Optimize: targets in, the tuning loop runs with live progress, the answer out.
 
 The controls are the reference story's (target growth %, max iterations, tolerance,
-strategy) plus a multi-target editor. `planwise.optimization.optimize` does everything;
+strategy) plus a multi-target editor. `planwise.application.optimize` does everything;
 this page shows its iterations as they arrive, then the per-target table, convergence,
 lever path, sensitivities and robustness, and applies or rolls back the answer.
 """
@@ -9,22 +9,16 @@ lever path, sensitivities and robustness, and applies or rolls back the answer.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import plotly.express as px
 import streamlit as st
 
+from planwise import application
+from planwise.application import IterationFinished, OptimizeRequest, ProgressEvent
 from planwise.errors import UserError
 from planwise.metrics import METRICS
-from planwise.optimization import (
-    MODES,
-    IterationRecord,
-    apply_parameter_set,
-    load_targets,
-    optimize,
-)
-from planwise.parameters import operations
+from planwise.optimization import MODES, OptimizationStatus, Priority, load_targets
 from planwise_app import optimization_views as views
 from planwise_app import queries
 from planwise_app.common import Page
@@ -36,7 +30,7 @@ NOTICE_KEY = "optimize_notice"
 EDITOR_KEY = "optimize_targets"
 START_KEY = "optimize_start_point"
 EDITOR_VERSION_KEY = "optimize_targets_version"
-PRIORITIES = ("high", "medium", "low")
+PRIORITIES = tuple(Priority)
 
 
 def render(page: Page) -> None:
@@ -173,7 +167,7 @@ def _controls(page: Page) -> dict[str, Any] | None:
             "target_value": st.column_config.NumberColumn("target value", format="%.6g"),
             "tolerance": st.column_config.NumberColumn("tolerance (±)", format="%.6g"),
             "priority": st.column_config.SelectboxColumn(
-                "priority", options=list(PRIORITIES), default="medium"
+                "priority", options=list(PRIORITIES), default=Priority.MEDIUM
             ),
             "year": st.column_config.SelectboxColumn(
                 "year", options=[*views.YEAR_WORDS, *years], default="final"
@@ -184,7 +178,9 @@ def _controls(page: Page) -> dict[str, Any] | None:
         st.session_state[START_KEY] = dataclasses.replace(start, rows=rows)
         st.session_state[EDITOR_VERSION_KEY] = version + 1
     chosen_growth = (
-        views.GrowthTarget(str(growth_metric), float(target_growth), float(tolerance), priority)
+        views.GrowthTarget(
+            str(growth_metric), float(target_growth), float(tolerance), Priority(priority)
+        )
         if use_growth
         else None
     )
@@ -205,43 +201,28 @@ def _controls(page: Page) -> dict[str, Any] | None:
 
 
 def _run(page: Page, mapping: dict[str, Any]) -> None:
-    budget = int(mapping["optimization"]["max_iterations"])
     bar = st.progress(0.0, text="Starting the tuning loop…")
     live = st.empty()
     seen: list[dict[str, Any]] = []
 
-    def progress(record: IterationRecord) -> None:
-        seen.append(_record_dict(record))
-        simulations = sum(1 for item in seen if item["kind"] in _SIMULATION_KINDS)
+    def progress(event: ProgressEvent) -> None:
+        if not isinstance(event, IterationFinished):
+            return
+        record = event.record
+        seen.append(views.iteration_dict(record))
         frame = views.iteration_frame(seen)
         worst = frame["max_abs_residual"].iloc[-1]
         bar.progress(
-            min(simulations / budget, 1.0),
-            text=f"Iteration {record.iteration} ({record.kind}) · {simulations}/{budget} "
-            f"simulations · max |residual| {worst:.2f}",
+            min(event.simulations / event.budget, 1.0),
+            text=f"Iteration {record.iteration} ({record.kind}) · "
+            f"{event.simulations}/{event.budget} simulations · max |residual| {worst:.2f}",
         )
         live.dataframe(frame, hide_index=True)
 
-    result = optimize(page.workspace, mapping, scenario_id=page.scenario_id, on_iteration=progress)
+    request = OptimizeRequest(targets=mapping, scenario_id=page.scenario_id)
+    result = application.optimize(page.workspace, request, progress)
     st.session_state[RESULT_KEY] = result.to_dict()
     st.rerun()  # the new runs, sets and optimization show on every tab
-
-
-_SIMULATION_KINDS = ("start", "step", "probe", "resume")
-
-
-def _record_dict(record: IterationRecord) -> dict[str, Any]:
-    return {
-        "iteration": record.iteration,
-        "kind": record.kind,
-        "parameter_set_id": record.parameter_set_id,
-        "run_id": record.run_id,
-        "levers": record.levers,
-        "metrics": record.metrics,
-        "residuals": record.residuals,
-        "within_tolerance": record.within_tolerance,
-        "error": record.error,
-    }
 
 
 def _current_report(page: Page) -> dict[str, Any] | None:
@@ -252,20 +233,21 @@ def _current_report(page: Page) -> dict[str, Any] | None:
     state = page.state
     if state.latest_optimization_id is None:
         return None
-    frame = queries.optimization_runs(
+    records = queries.optimizations(
         state.database, state.latest_optimization_id, state.optimizations_version
     )
-    finished = frame[frame["status"] != "running"]
-    if finished.empty:
+    finished = [record for record in records if record.status != OptimizationStatus.RUNNING]
+    if not finished:
         return None
-    row = finished.iloc[0]
-    stored = json.loads(row["report"]) if isinstance(row.get("report"), str) else None
+    record = finished[0]
+    stored = record.report_mapping
     if not stored:
         return None
-    stored["iterations"] = queries.optimization_iteration_records(
-        state.database, int(row["optimization_id"]), queries.optimization_version(row)
+    iterations = queries.optimization_iterations(
+        state.database, record.optimization_id, queries.optimization_version(record)
     )
-    return dict(stored)
+    stored["iterations"] = [views.iteration_dict(iteration) for iteration in iterations]
+    return stored
 
 
 def _show(page: Page, report: dict[str, Any]) -> None:
@@ -352,7 +334,7 @@ def _apply_buttons(page: Page, report: dict[str, Any]) -> None:
         )
         and best is not None
     ):
-        apply_parameter_set(page.workspace, int(best))
+        application.apply_parameter_set(page.workspace, int(best))
         st.session_state[NOTICE_KEY] = (
             f"Parameter set {best} is now active (set {active} stays in the history)."
         )
@@ -367,7 +349,7 @@ def _apply_buttons(page: Page, report: dict[str, Any]) -> None:
         )
         and before is not None
     ):
-        update = operations.rollback(
+        update = application.rollback(
             page.workspace,
             int(before),
             note=f"rollback of optimization {report['optimization_id']}",

@@ -7,7 +7,7 @@ import streamlit as st
 
 from planwise.metrics import METRICS, baseline_summary, format_metric
 from planwise_app import queries, tables
-from planwise_app.common import Page, lever_context, lever_findings, load_census
+from planwise_app.common import Page, active_census, lever_findings, lever_view
 
 __all__ = ["render"]
 
@@ -34,7 +34,7 @@ def render(page: Page) -> None:
 
 
 def _census(page: Page, census_id: str) -> None:
-    census, _ = load_census(page.state.database, census_id)
+    census = active_census(page.state.database, census_id).census
     st.markdown("#### Census")
     columns = st.columns(4)
     columns[0].metric("Employees in the census", f"{len(census):,}")
@@ -70,9 +70,9 @@ def _levers(page: Page) -> None:
     if set_id is None:
         st.warning(f"Scenario '{page.scenario_id}' has no active parameter set.")
         return
-    context = lever_context(state.database, state.settings_json, page.scenario_id, set_id)
-    errors, warnings = lever_findings(context.lever_set, page.settings)
-    st.caption(f"Parameter set {set_id} (resolved for {context.years[0]}–{context.years[-1]})")
+    levers = lever_view(state.database, state.settings_json, page.scenario_id, set_id)
+    errors, warnings = lever_findings(levers.lever_set, page.settings)
+    st.caption(f"Parameter set {set_id} (resolved for {levers.years[0]}–{levers.years[-1]})")
     for problem in errors:
         st.error(problem)
     for problem in warnings:
@@ -80,33 +80,32 @@ def _levers(page: Page) -> None:
     if not errors and not warnings:
         st.success("Every lever is inside its usual range.")
     st.container(key="overview_lever_table").dataframe(
-        tables.lever_table(context.resolved), hide_index=True
+        tables.lever_table(levers.resolved), hide_index=True
     )
 
 
 def _baseline(page: Page, census_id: str) -> None:
     state, settings = page.state, page.settings
-    _, workforce = load_census(state.database, census_id)
+    workforce = active_census(state.database, census_id).workforce
     base = baseline_summary(workforce, settings.start_year)
     st.markdown(f"#### Baseline ({base.year}, census salaries)")
     columns = st.columns(4)
     for column, name in zip(columns, _HEADLINE, strict=True):
         column.metric(name.replace("_", " ").capitalize(), format_metric(name, getattr(base, name)))
     listed = queries.list_runs(state.database, state.runs_version)
-    scenario_runs = listed[listed["scenario_id"] == page.scenario_id]
-    if scenario_runs.empty:
+    scenario_runs = [run for run in listed if run.scenario_id == page.scenario_id]
+    if not scenario_runs:
         st.info("No stored run for this scenario yet: start one on the Run tab.")
         return
-    latest = scenario_runs.iloc[0]
-    metrics = queries.run_metrics(state.database, int(latest["run_id"]), int(latest["end_year"]))
+    latest = scenario_runs[0]
+    metrics = queries.run_metrics(state.database, latest.run_id, latest.end_year)
     final = metrics.years[-1]
     note = ""
-    if int(latest["parameter_set_id"]) != state.active_set(page.scenario_id):
+    if latest.parameter_set_id != state.active_set(page.scenario_id):
         note = " — its levers differ from the active set"
     st.markdown(
-        f"**Latest run {int(latest['run_id'])}** (parameter set "
-        f"{int(latest['parameter_set_id'])}, seed {int(latest['seed'])}, "
-        f"{int(latest['start_year'])}–{final}){note}"
+        f"**Latest run {latest.run_id}** (parameter set {latest.parameter_set_id}, "
+        f"seed {latest.seed}, {latest.start_year}–{final}){note}"
     )
     columns = st.columns(4)
     shown = ("headcount", "total_compensation_cost", "compensation_growth_cagr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import pandas as pd
@@ -9,7 +10,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from planwise.application import EventsQuery, RunRecord
 from planwise.metrics import METRICS, RunMetrics, format_metric
+from planwise.simulation import EVENT_TYPE_NAMES, STATUS_CODE_NAMES
 from planwise_app import queries, tables
 from planwise_app.common import Page
 
@@ -24,11 +27,11 @@ _GROWTH = (
 _PAGE_SIZES = (25, 50, 100, 250)
 
 
-def _label(row: pd.Series) -> str:
-    purpose = "" if row["purpose"] in (None, "", "simulate") else f" · {row['purpose']}"
+def _label(run: RunRecord) -> str:
+    purpose = "" if run.purpose in (None, "", "simulate") else f" · {run.purpose}"
     return (
-        f"Run {int(row['run_id'])} · {row['scenario_id']} · set {int(row['parameter_set_id'])} · "
-        f"seed {int(row['seed'])} · {int(row['start_year'])}–{int(row['end_year'])}{purpose}"
+        f"Run {run.run_id} · {run.scenario_id} · set {run.parameter_set_id} · "
+        f"seed {run.seed} · {run.start_year}–{run.end_year}{purpose}"
     )
 
 
@@ -36,10 +39,11 @@ def render(page: Page) -> None:
     state = page.state
     st.subheader("Results")
     listed = queries.list_runs(state.database, state.runs_version)
-    if listed.empty:
+    if not listed:
         st.info("There are no stored runs yet: start one on the Run tab.")
         return
-    labels = {int(row["run_id"]): _label(row) for _, row in listed.iterrows()}
+    runs = {run.run_id: run for run in listed}
+    labels = {run_id: _label(run) for run_id, run in runs.items()}
     # The options change when a run is added, so the choice starts again at the newest.
     run_id = st.selectbox(
         "Run",
@@ -48,8 +52,7 @@ def render(page: Page) -> None:
         key=f"results_run_{state.runs_version}",
         persist_state="page",
     )
-    row = listed[listed["run_id"] == run_id].iloc[0]
-    end_year = int(row["end_year"])
+    end_year = runs[run_id].end_year
     metrics = queries.run_metrics(state.database, run_id, end_year)
     wide = tables.metrics_wide(metrics)
     _horizon(metrics)
@@ -120,8 +123,8 @@ def _by_level(page: Page, run_id: int, end_year: int) -> None:
     st.markdown("#### By job level")
     statuses = st.multiselect(
         "Employees (detailed_status_code)",
-        queries.STATUS_CODES,
-        default=list(queries.STATUS_CODES),
+        STATUS_CODE_NAMES,
+        default=list(STATUS_CODE_NAMES),
         key="results_statuses",
         persist_state="page",
     )
@@ -166,14 +169,15 @@ def _events(page: Page, run_id: int, end_year: int, years: list[int]) -> None:
     first, second, third, fourth = st.columns([2, 3, 2, 1])
     chosen_years = first.multiselect("Years", years, key="events_years", persist_state="page")
     event_types = second.multiselect(
-        "Event types", queries.EVENT_TYPES, key="events_types", persist_state="page"
+        "Event types", EVENT_TYPE_NAMES, key="events_types", persist_state="page"
     )
     employee = third.text_input("Employee id contains", key="events_employee", persist_state="page")
     page_size = fourth.selectbox(
         "Rows", _PAGE_SIZES, index=1, key="events_page_size", persist_state="page"
     )
-    chosen = queries.EventFilter(tuple(chosen_years), tuple(event_types), employee)
-    _, total = queries.events_page(page.state.database, run_id, end_year, chosen, 1, 1)
+    # One row is enough to count the matching events, which the page number depends on.
+    chosen = EventsQuery(run_id, tuple(chosen_years), tuple(event_types), employee, 1, 1)
+    _, total = queries.events_page(page.state.database, end_year, chosen)
     pages = max(1, -(-total // page_size))
     number = st.number_input(
         f"Page (of {pages:,})",
@@ -184,9 +188,8 @@ def _events(page: Page, run_id: int, end_year: int, years: list[int]) -> None:
         key=f"events_page_{total}_{page_size}",
         persist_state="page",
     )
-    frame, _ = queries.events_page(
-        page.state.database, run_id, end_year, chosen, int(number), page_size
-    )
+    shown = dataclasses.replace(chosen, page=int(number), page_size=int(page_size))
+    frame, _ = queries.events_page(page.state.database, end_year, shown)
     start = (int(number) - 1) * page_size
     st.caption(f"Events {start + 1 if total else 0:,}–{start + len(frame):,} of {total:,}")
     st.container(key="events_table").dataframe(
@@ -209,7 +212,7 @@ def _excel(database: str, run_id: int, metrics: RunMetrics) -> bytes:
             "horizon": pd.DataFrame(
                 {"metric": list(metrics.horizon), "value": list(metrics.horizon.values())}
             ),
-            "by_level": queries.load_by_level(database, run_id, queries.STATUS_CODES),
+            "by_level": queries.load_by_level(database, run_id, STATUS_CODE_NAMES),
         }
     )
 

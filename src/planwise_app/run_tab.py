@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from planwise.application import MAX_YEARS
 from planwise.metrics import format_metric
-from planwise.service import MAX_YEARS
 from planwise_app import launch, tables
 from planwise_app.common import Page
 

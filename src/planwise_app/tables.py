@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +19,34 @@ from planwise.parameters import PARAMETERS, ResolvedLevers
 __all__ = [
     "census_by_level",
     "excel_bytes",
+    "frame_of",
     "lever_table",
     "metric_comparison",
     "metrics_long",
     "metrics_wide",
 ]
+
+
+def frame_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """A frame of plain rows, typed as the store types them: whole numbers with gaps stay
+    whole (nullable integers, not floats shown as `3.0`) and dates are dates."""
+    return pd.DataFrame(
+        {column: _typed([row[index] for row in rows]) for index, column in enumerate(columns)},
+        columns=list(columns),
+    )
+
+
+def _typed(values: list[Any]) -> Any:
+    present = [value for value in values if value is not None]
+    if not present:
+        return values
+    if len(present) < len(values) and all(
+        isinstance(value, int) and not isinstance(value, bool) for value in present
+    ):
+        return pd.array(values, dtype="Int64")
+    if all(isinstance(value, dt.date) and not isinstance(value, dt.datetime) for value in present):
+        return pd.to_datetime(pd.Series(values, dtype=object))
+    return values
 
 
 def census_by_level(census: Census, settings: Settings) -> pd.DataFrame:

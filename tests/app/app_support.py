@@ -7,7 +7,10 @@ from collections.abc import Callable
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-__all__ = ["OpenApp", "frame", "switch", "texts"]
+from planwise import application
+from planwise.application import EditLeversRequest, LeverEdit, Workspace
+
+__all__ = ["OpenApp", "active_set", "frame", "set_lever", "switch", "texts"]
 
 OpenApp = Callable[[str], AppTest]
 """The `open_app` fixture: the app run once with the named tab open."""
@@ -37,3 +40,18 @@ def texts(app: AppTest) -> str:
 def frame(app: AppTest, key: str) -> pd.DataFrame:
     """The table the app shows in the container with this key."""
     return app.container(key=key).dataframe[0].value
+
+
+def active_set(workspace: Workspace, scenario_id: str = "default") -> int | None:
+    """The scenario's active parameter set, as the store has it now."""
+    return application.store_state(workspace).active_set(scenario_id)
+
+
+def set_lever(
+    workspace: Workspace, name: str, value: float, *, level: int | None = None
+) -> int | None:
+    """A lever edit made outside the app (e.g. from the CLI); the new set's id."""
+    update = application.edit_levers(
+        workspace, EditLeversRequest((LeverEdit(name, value, level=level),))
+    )
+    return update.parameter_set_id

@@ -9,8 +9,13 @@ import pytest
 from app_support import OpenApp
 from streamlit.testing.v1 import AppTest
 
-from planwise import service
-from planwise.workspace import WORKSPACE_ENV, Workspace
+from planwise import application
+from planwise.application import (
+    WORKSPACE_ENV,
+    GenerateCensusRequest,
+    SimulateRequest,
+    Workspace,
+)
 from planwise_app import APP_SCRIPT
 
 SMALL_EMPLOYEES = 1_500
@@ -19,12 +24,12 @@ CENSUS_SEED = 11
 
 @pytest.fixture(scope="session")
 def template_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Made once through the service layer; each test gets its own copy."""
+    """Made once through the application layer; each test gets its own copy."""
     root = tmp_path_factory.mktemp("app_template") / "workspace"
     workspace = Workspace(root)
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, SMALL_EMPLOYEES, CENSUS_SEED)
-    service.run_simulation(workspace)
+    application.init_workspace(workspace)
+    application.generate_census(workspace, GenerateCensusRequest(SMALL_EMPLOYEES, CENSUS_SEED))
+    application.simulate(workspace, SimulateRequest())
     return root
 
 

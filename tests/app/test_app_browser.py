@@ -16,9 +16,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from planwise import service
+from planwise import application
+from planwise.application import (
+    WORKSPACE_ENV,
+    GenerateCensusRequest,
+    SimulateRequest,
+    Workspace,
+)
 from planwise.cli.ui import streamlit_command
-from planwise.workspace import WORKSPACE_ENV, Workspace
 from planwise_app import APP_SCRIPT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,9 +72,9 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) ->
 def demo_app(tmp_path: Path) -> Iterator[str]:
     """The demo workspace served by `streamlit run` (the command `planwise ui` runs)."""
     workspace = Workspace(tmp_path / "demo")
-    service.init_workspace(workspace)
-    service.generate_census_into(workspace, DEMO_EMPLOYEES, DEMO_SEED)
-    service.run_simulation(workspace)
+    application.init_workspace(workspace)
+    application.generate_census(workspace, GenerateCensusRequest(DEMO_EMPLOYEES, DEMO_SEED))
+    application.simulate(workspace, SimulateRequest())
     port = _free_port()
     log = tmp_path / "streamlit.log"
     environment = {
@@ -130,7 +135,7 @@ def test_an_analyst_optimizes_the_demo_in_the_browser(demo_app: str) -> None:
             _open_tab(page, "Impact", "Projection in memory of 10,000 employees")
             page.get_by_text("Level 5").first.wait_for(timeout=30 * SECOND)
             _screenshot(page, "2-impact")
-            _open_tab(page, "Run", "Runs in-process via planwise.service")
+            _open_tab(page, "Run", "Runs in-process via planwise.application")
             _screenshot(page, "3-run")
             _open_tab(page, "Results", "Event explorer")
             _screenshot(page, "4-results")

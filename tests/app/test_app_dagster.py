@@ -12,8 +12,8 @@ from app_support import OpenApp, texts
 
 import dagster as dg
 import planwise_dagster
+from planwise.application import Workspace
 from planwise.errors import UserError
-from planwise.workspace import Workspace
 from planwise_app import launch
 from planwise_dagster.resources import PlanwiseWorkspace
 from planwise_dagster.simulation import census, comp_levers, workforce_simulation
@@ -63,6 +63,15 @@ def test_a_run_through_dagster_reports_each_year_and_is_in_the_instance(
     assert [(run.job_name, run.status) for run in recorded] == [
         (launch.DAGSTER_JOB, dg.DagsterRunStatus.SUCCESS)
     ]
+    observed = [
+        {key: value.value for key, value in entry.asset_observation.metadata.items()}
+        for entry in instance.all_logs(recorded[0].run_id)
+        if entry.asset_observation is not None
+    ]
+    assert observed == [
+        {"simulation_year": 2025, "years_done": 1, "years_total": 2},
+        {"simulation_year": 2026, "years_done": 2, "years_total": 2},
+    ]  # one structured observation per simulated year: what the Run tab follows
 
 
 def test_a_failed_dagster_run_says_why(dagster_workspace: Workspace) -> None:

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from planwise import application
+from planwise.application import WORKSPACE_ENV, Workspace
 from planwise.cli import app as cli
 from planwise.cli import ui as ui_command
 from planwise.cli.ui import streamlit_command
 from planwise.errors import UserError
 from planwise.optimization import load_targets
-from planwise.storage import runs
-from planwise.workspace import WORKSPACE_ENV, Workspace
 from planwise_app import APP_SCRIPT, launch, tables
 from planwise_app import optimization_views as views
 from planwise_app.common import workspace_from
@@ -143,8 +143,7 @@ def test_the_starting_point_splits_the_growth_target_from_the_others() -> None:
 
 
 def test_downloads_hold_every_metric(workspace: Workspace) -> None:
-    with workspace.database().connect(read_only=True) as connection:
-        metrics = runs.load_run_metrics(connection, 1)
+    metrics = application.run_results(workspace, 1).metrics
     long = tables.metrics_long(metrics, 1)
     assert set(long.loc[long["simulation_year"].isna(), "metric"]) == set(metrics.horizon)
     workbook = openpyxl.load_workbook(
@@ -158,7 +157,7 @@ def test_a_run_executes_in_process_unless_the_workspace_has_a_dagster_instance(
     workspace: Workspace,
 ) -> None:
     way = launch.execution(workspace)
-    assert not way.through_dagster and "in-process via planwise.service" in way.description
+    assert not way.through_dagster and "in-process via planwise.application" in way.description
     workspace.dagster_home.mkdir()
     (workspace.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     way = launch.execution(workspace)

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import math
 
-from app_support import OpenApp, frame, switch, texts
+from app_support import OpenApp, active_set, frame, switch, texts
 
-from planwise.storage import parameter_store
-from planwise.workspace import Workspace
-
-
-def _active_set(workspace: Workspace) -> int | None:
-    with workspace.database().connect(read_only=True) as connection:
-        return parameter_store.active_parameter_set_id(connection, "default")
+from planwise.application import Workspace
 
 
 def test_a_growth_target_converges_then_apply_and_roll_back(
@@ -21,7 +15,7 @@ def test_a_growth_target_converges_then_apply_and_roll_back(
     app = open_app("Auto-Optimize")  # starts from the workspace's targets.yaml
     assert "Starting from targets.yaml" in texts(app)
     assert len(app.data_editor[0].value) == 2  # the file's targets besides the growth one
-    start = _active_set(workspace)
+    start = active_set(workspace)
     app.number_input(key="optimize_target_growth").set_value(4.2)
     app.number_input(key="optimize_tolerance").set_value(0.05)
     app.number_input(key="optimize_max_iterations").set_value(8)
@@ -48,7 +42,7 @@ def test_a_growth_target_converges_then_apply_and_roll_back(
     apply = app.button(key="optimize_apply")
     assert not apply.disabled and app.button(key="optimize_rollback").disabled
     apply.click().run()
-    best = _active_set(workspace)
+    best = active_set(workspace)
     assert best != start and f"Parameter set {best} is now active" in texts(app)
     assert app.button(key="optimize_apply").disabled
 
@@ -56,7 +50,7 @@ def test_a_growth_target_converges_then_apply_and_roll_back(
     assert f"against the active parameter set {best}" in texts(app)
     switch(app, "Auto-Optimize")
     app.button(key="optimize_rollback").click().run()
-    restored = _active_set(workspace)
+    restored = active_set(workspace)
     assert restored not in (start, best)
     assert f"a copy of set {start}" in texts(app)
     switch(app, "History")

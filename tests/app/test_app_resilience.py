@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_support import OpenApp, frame, switch, texts
+from app_support import OpenApp, frame, set_lever, switch, texts
 from streamlit.testing.v1 import AppTest
 
-from planwise import service
-from planwise.parameters import operations
-from planwise.workspace import WORKSPACE_ENV, Workspace
+from planwise import application
+from planwise.application import WORKSPACE_ENV, SimulateRequest, Workspace
 from planwise_app import APP_SCRIPT
 
 _HOLD_LOCK = """
@@ -73,8 +72,8 @@ def test_changes_made_outside_the_app_show_on_the_next_rerun(
 ) -> None:
     app = open_app("Overview")
     assert "Every lever is inside its usual range." in texts(app)
-    operations.set_lever(workspace, "cola_rate", 0.07)  # e.g. from the CLI
-    service.run_simulation(workspace, years=2)
+    set_lever(workspace, "cola_rate", 0.07)  # e.g. from the CLI
+    application.simulate(workspace, SimulateRequest(years=2))
     app.run()
     assert any("cola_rate" in item.value for item in app.warning)
     assert "Latest run 2" in texts(app)

@@ -3,12 +3,11 @@ set the inputs, click, and check that what the page shows changes as it should."
 
 from __future__ import annotations
 
-from app_support import OpenApp, frame, switch, texts
+from app_support import OpenApp, active_set, frame, set_lever, switch, texts
 from streamlit.testing.v1 import AppTest
 
-from planwise.parameters import operations
-from planwise.storage import parameter_store, runs
-from planwise.workspace import Workspace
+from planwise import application
+from planwise.application import Workspace
 
 SMALL_HEADCOUNT = "1,500"
 
@@ -18,11 +17,6 @@ def _metric(app: AppTest, label_start: str) -> tuple[str, str]:
         if item.label.startswith(label_start):
             return item.value, item.delta
     raise AssertionError(f"no metric {label_start!r} in {[m.label for m in app.metric]}")
-
-
-def _active_set(workspace: Workspace) -> int | None:
-    with workspace.database().connect(read_only=True) as connection:
-        return parameter_store.active_parameter_set_id(connection, "default")
 
 
 # Overview -----------------------------------------------------------------------------
@@ -41,7 +35,7 @@ def test_overview_shows_the_census_the_levers_and_the_baseline(open_app: OpenApp
 def test_overview_warns_about_a_lever_outside_its_usual_range(
     open_app: OpenApp, workspace: Workspace
 ) -> None:
-    operations.set_lever(workspace, "merit_base", 0.09, level=2)
+    set_lever(workspace, "merit_base", 0.09, level=2)
     app = open_app("Overview")
     warnings = [item.value for item in app.warning]
     assert any("merit_base" in message and "usual range" in message for message in warnings)
@@ -82,13 +76,13 @@ def test_impact_warns_and_saves_a_new_active_set(open_app: OpenApp, workspace: W
     key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
     app.number_input(key=key).set_value(7.0).run()
     assert any("cola_rate" in item.value for item in app.warning)
-    before = _active_set(workspace)
+    before = active_set(workspace)
     save = next(item for item in app.button if item.label == "Save as the new active set")
     save.click().run()
     assert not app.exception
-    after = _active_set(workspace)
+    after = active_set(workspace)
     assert after is not None and after != before
-    assert f"Stored parameter set(s) {after}" in texts(app)
+    assert f"Stored parameter set {after}" in texts(app)
     # The inputs now start from the saved set: no edits, and the value is the new one.
     assert "No edits" in texts(app)
     new_key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
@@ -96,19 +90,44 @@ def test_impact_warns_and_saves_a_new_active_set(open_app: OpenApp, workspace: W
     assert f"Active parameter set: {after}" in texts(app)
 
 
+def test_impact_saves_every_edit_in_one_parameter_set(
+    open_app: OpenApp, workspace: Workspace
+) -> None:
+    """Regression: Save stored one parameter set per edited lever (issue 13's follow-up)."""
+    app = open_app("Impact")
+    merit = next(item.key for item in app.number_input if item.key.endswith("merit_base_1"))
+    cola = next(item.key for item in app.number_input if item.key.endswith("cola_rate_2"))
+    app.number_input(key=merit).set_value(4.0)
+    app.number_input(key=cola).set_value(3.0).run()
+    before = application.lever_history(workspace, "default")
+    save = next(item for item in app.button if item.label == "Save as the new active set")
+    save.click().run()
+    assert not app.exception
+    after = application.lever_history(workspace, "default")
+    assert len(after) == len(before) + 1  # one set holding both edits
+    saved = active_set(workspace)
+    assert (
+        saved == after[-1].parameter_set_id and after[-1].parent_id == before[-1].parameter_set_id
+    )
+    levers = application.lever_view(workspace, "default", saved)
+    for year in levers.years:
+        assert levers.resolved.value("merit_base", year, 1) == 0.04
+        assert levers.resolved.value("cola_rate", year, 2) == 0.03
+    assert f"Stored parameter set {saved} with 2 edited lever(s)" in texts(app)
+
+
 # Run and Results ----------------------------------------------------------------------
 
 
 def test_run_stores_a_run_and_results_show_it(open_app: OpenApp, workspace: Workspace) -> None:
     app = open_app("Run")
-    assert "in-process via planwise.service" in texts(app)
+    assert "in-process via planwise.application" in texts(app)
     app.number_input(key="run_years").set_value(2)
     app.number_input(key="run_seed").set_value(7)
     next(item for item in app.button if item.label.startswith("Run scenario")).click().run()
     assert not app.exception
     assert "Stored run 2" in texts(app)
-    with workspace.database().connect(read_only=True) as connection:
-        stored = runs.load_run(connection, 2)
+    stored = application.run_results(workspace, 2).run
     assert (stored.seed, stored.end_year - stored.start_year + 1) == (7, 2)
     switch(app, "Results")
     assert app.selectbox[0].value == 2  # the newest run, without asking
@@ -140,8 +159,8 @@ def test_results_filters_by_status_and_pages_the_event_log(open_app: OpenApp) ->
 def test_history_diffs_and_rolls_back_a_parameter_set(
     open_app: OpenApp, workspace: Workspace
 ) -> None:
-    first = _active_set(workspace)
-    edited = operations.set_lever(workspace, "merit_base", 0.05, level=1).parameter_set_id
+    first = active_set(workspace)
+    edited = set_lever(workspace, "merit_base", 0.05, level=1)
     app = open_app("History")
     sets = frame(app, "history_sets")
     assert list(sets["parameter_set_id"])[:2] == [edited, first]
@@ -153,7 +172,7 @@ def test_history_diffs_and_rolls_back_a_parameter_set(
     app.selectbox(key="history_rollback_to").set_value(first)
     app.button(key="history_rollback").click().run()
     assert not app.exception
-    restored = _active_set(workspace)
+    restored = active_set(workspace)
     assert restored not in (first, edited)
     assert f"a copy of set {first}" in texts(app)
     assert "No optimization has run yet" in texts(app)
