@@ -6,7 +6,7 @@ The workspace comes from `$PLANWISE_WORKSPACE`, which `planwise dagster` sets.
 from __future__ import annotations
 
 import dagster as dg
-from planwise.workspace import WORKSPACE_ENV
+from planwise.application import WORKSPACE_ENV
 from planwise_dagster.analytics import PROJECT, dbt_resource, planwise_dbt_models
 from planwise_dagster.checks import (
     validate_optimization_convergence,

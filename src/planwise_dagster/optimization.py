@@ -8,10 +8,17 @@ from typing import Any
 from pydantic import Field
 
 import dagster as dg
+from planwise import application
+from planwise.application import (
+    IterationFinished,
+    OptimizeRequest,
+    ProgressEvent,
+    ResumeRequest,
+    Workspace,
+)
 from planwise.errors import UserError
-from planwise.optimization import IterationRecord, OptimizationResult, optimize
+from planwise.optimization import IterationKind, IterationRecord, OptimizationResult
 from planwise.parameters import DEFAULT_SCENARIO
-from planwise.workspace import Workspace
 from planwise_dagster.metadata import markdown_table, numeric
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 from planwise_dagster.simulation import census, comp_levers
@@ -107,17 +114,6 @@ class TuningConfig(dg.Config):
         }
         return {"optimization": self.options(), "targets": entries}
 
-    def overrides(self) -> dict[str, Any]:
-        """The CLI-style overrides `optimize` takes next to a targets file."""
-        if self.targets is not None:
-            return {}
-        options = self.options()
-        return {
-            "mode": options.get("mode"),
-            "max_iterations": options.get("max_iterations"),
-            "tolerance": options.get("convergence_tolerance"),
-        }
-
 
 class OptimizationConfig(TuningConfig):
     """The loop's configuration: the targets, and how many full simulations to spend."""
@@ -125,6 +121,34 @@ class OptimizationConfig(TuningConfig):
     extra_iterations: int | None = Field(
         None, description="Full simulations to spend (default: max_iterations)."
     )
+
+    def request(self, workspace: Workspace) -> OptimizeRequest | ResumeRequest:
+        """A new optimization, or `resume`'s continuation (its stored targets, scenario and
+        seed). The targets are checked either way; with a targets file, max_iterations,
+        convergence_tolerance and mode override it, like the CLI's flags."""
+        source = self.targets_source(workspace)
+        options = {} if self.targets is not None else self.options()
+        mode = options.get("mode")
+        max_iterations = options.get("max_iterations")
+        tolerance = options.get("convergence_tolerance")
+        if self.resume is not None:
+            return ResumeRequest(
+                self.resume,
+                mode=mode,
+                max_iterations=max_iterations,
+                tolerance=tolerance,
+                apply=self.apply,
+                budget=self.extra_iterations,
+            )
+        return OptimizeRequest(
+            source,
+            scenario_id=self.scenario_id,
+            mode=mode,
+            max_iterations=max_iterations,
+            tolerance=tolerance,
+            apply=self.apply,
+            budget=self.extra_iterations,
+        )
 
 
 def _year(key: str, value: Any) -> Any:
@@ -152,9 +176,11 @@ class _IterationLog:
         self._log = log
         self._pending: list[str] = []
 
-    def __call__(self, record: IterationRecord) -> None:
-        self._pending.append(iteration_line(record))
-        if record.kind != "replay":
+    def __call__(self, event: ProgressEvent) -> None:
+        if not isinstance(event, IterationFinished):
+            return
+        self._pending.append(iteration_line(event.record))
+        if event.record.kind != IterationKind.REPLAY:
             self.flush()
 
     def flush(self) -> None:
@@ -175,17 +201,12 @@ def compensation_optimization_loop(
     workspace = planwise.workspace()
     log_iteration = _IterationLog(context.log)
     with user_errors_as_failures():
+        request = config.request(workspace)
         try:
-            result = optimize(
-                workspace,
-                config.targets_source(workspace),
-                scenario_id=config.scenario_id,
-                apply=config.apply,
-                resume=config.resume,
-                extra_iterations=config.extra_iterations,
-                on_iteration=log_iteration,
-                **config.overrides(),
-            )
+            if isinstance(request, ResumeRequest):
+                result = application.resume_optimization(workspace, request, log_iteration)
+            else:
+                result = application.optimize(workspace, request, log_iteration)
         finally:
             log_iteration.flush()
     verdict = "Converged" if result.converged else f"Not converged ({result.stop_reason})"
@@ -195,7 +216,8 @@ def compensation_optimization_loop(
         metadata={
             "optimization_id": dg.MetadataValue.int(result.optimization_id),
             "converged": dg.MetadataValue.bool(result.converged),
-            "stop_reason": result.stop_reason,
+            # StrEnums: Dagster serializes plain values only.
+            "stop_reason": str(result.stop_reason),
             "explanation": result.explanation,
             "targets": dg.MetadataValue.md(result.target_table_markdown()),
             "iterations": dg.MetadataValue.int(len(result.iterations)),
@@ -206,7 +228,7 @@ def compensation_optimization_loop(
             "best_parameter_set_id": _optional_int(result.best_parameter_set_id),
             "best_run_id": _optional_int(result.best_run_id),
             "applied": dg.MetadataValue.bool(result.applied),
-            "mode": result.mode,
+            "mode": str(result.mode),
             "scenario_id": result.scenario_id,
         },
     )

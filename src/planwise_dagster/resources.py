@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pydantic import Field
 
 import dagster as dg
+from planwise.application import WORKSPACE_ENV, Workspace
 from planwise.errors import UserError
-from planwise.workspace import WORKSPACE_ENV, Workspace
 
 __all__ = ["PlanwiseWorkspace", "user_errors_as_failures"]
 

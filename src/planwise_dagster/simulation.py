@@ -5,12 +5,9 @@
 from pydantic import Field
 
 import dagster as dg
-from planwise import service
-from planwise.errors import UserError
+from planwise import application
+from planwise.application import ProgressEvent, ProgressListener, SimulateRequest, YearSimulated
 from planwise.parameters import DEFAULT_SCENARIO
-from planwise.parameters.loading import load_levers
-from planwise.simulation import YearOutcome
-from planwise.storage import census_store, parameter_store
 from planwise_dagster.metadata import lever_table_markdown, run_metadata
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 
@@ -48,6 +45,17 @@ class SimulationConfig(dg.Config):
         description="Extend this stored run by `years` (default 1), from its stored last year.",
     )
 
+    def request(self) -> SimulateRequest:
+        """The use case's request; what a continuation may not set, the use case refuses."""
+        return SimulateRequest(
+            scenario_id=self.scenario_id,
+            years=self.years,
+            start_year=self.start_year,
+            seed=self.seed,
+            parameter_set_id=self.parameter_set_id,
+            continue_run_id=self.run_id,
+        )
+
 
 class SingleYearConfig(dg.Config):
     """One more year of a stored run, or a new one-year run."""
@@ -61,9 +69,8 @@ class SingleYearConfig(dg.Config):
 @dg.asset(group_name=INPUTS_GROUP, kinds={"duckdb"})
 def census(planwise: PlanwiseWorkspace) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The workspace's active census: the starting workforce every simulation begins from."""
-    workspace = planwise.workspace()
-    with user_errors_as_failures(), workspace.database().connect(read_only=True) as connection:
-        active = census_store.load_census(connection, census_store.active_census_id(connection))
+    with user_errors_as_failures():
+        active = application.active_census(planwise.workspace()).census
     return dg.MaterializeResult(
         metadata={
             "census_id": active.census_id,
@@ -77,26 +84,40 @@ def census(planwise: PlanwiseWorkspace) -> dg.MaterializeResult:  # type: ignore
 @dg.asset(group_name=INPUTS_GROUP, kinds={"duckdb"})
 def comp_levers(config: LeversConfig, planwise: PlanwiseWorkspace) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The scenario's active parameter set, resolved for the simulated years."""
-    workspace = planwise.workspace()
     with user_errors_as_failures():
-        settings = workspace.settings()
-        years = range(settings.start_year, settings.start_year + settings.years)
-        with workspace.database(settings).connect(read_only=True) as connection:
-            set_id, lever_set, resolved = load_levers(
-                connection, settings, config.scenario_id, years
-            )
-            record = parameter_store.load_parameter_set(connection, set_id)
+        view = application.lever_view(planwise.workspace(), config.scenario_id)
     return dg.MaterializeResult(
         metadata={
-            "parameter_set_id": dg.MetadataValue.int(set_id),
-            "scenario_id": config.scenario_id,
-            "source": record.source,
-            "created_by": record.created_by,
-            "note": record.note or "",
-            "locked_values": dg.MetadataValue.int(sum(lever.is_locked for lever in lever_set)),
-            "levers": dg.MetadataValue.md(lever_table_markdown(resolved)),
+            "parameter_set_id": dg.MetadataValue.int(view.parameter_set_id),
+            "scenario_id": view.scenario_id,
+            "source": str(view.record.source),
+            "created_by": view.record.created_by,
+            "note": view.record.note or "",
+            "locked_values": dg.MetadataValue.int(sum(lever.is_locked for lever in view.lever_set)),
+            "levers": dg.MetadataValue.md(lever_table_markdown(view.resolved)),
         }
     )
+
+
+def _observe_years(context: dg.AssetExecutionContext) -> ProgressListener:
+    """One observation of the asset per simulated year: planwise_app.launch follows these
+    (the run's structured events, not its log text) for its progress bar, so the asset key
+    and the metadata names are a contract."""
+
+    def observe(event: ProgressEvent) -> None:
+        if isinstance(event, YearSimulated):
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    metadata={
+                        "simulation_year": event.year,
+                        "years_done": event.done,
+                        "years_total": event.total,
+                    },
+                )
+            )
+
+    return observe
 
 
 @dg.asset(group_name=SIMULATION_GROUP, deps=[census, comp_levers], kinds={"python", "duckdb"})
@@ -104,32 +125,8 @@ def workforce_simulation(
     context: dg.AssetExecutionContext, config: SimulationConfig, planwise: PlanwiseWorkspace
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """A multi-year simulation run stored in the workspace: events, snapshots, metrics."""
-    workspace = planwise.workspace()
-
-    def log_year(outcome: YearOutcome) -> None:
-        # planwise_app.launch follows these lines for its progress bar: keep the wording.
-        context.log.info(f"Simulated {outcome.year}")
-
     with user_errors_as_failures():
-        if config.run_id is None:
-            run = service.run_simulation(
-                workspace,
-                scenario_id=config.scenario_id,
-                years=config.years,
-                start_year=config.start_year,
-                seed=config.seed,
-                parameter_set_id=config.parameter_set_id,
-                on_year=log_year,
-            )
-        else:
-            if (config.start_year, config.seed, config.parameter_set_id) != (None, None, None):
-                raise UserError(
-                    "run_id takes only years: the stored run fixes the start year, the seed "
-                    "and the parameter set."
-                )
-            run = service.continue_simulation(
-                workspace, config.run_id, config.years or 1, on_year=log_year
-            )
+        run = application.simulate(planwise.workspace(), config.request(), _observe_years(context))
     context.log.info(
         f"Stored run {run.run_id} ({run.metrics.years[0]}–{run.metrics.years[-1]}) "
         f"in {run.total_seconds:.2f} s (engine {run.engine_seconds:.2f} s)"

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from dagster_support import CENSUS_SEED, EMPLOYEES, YEARS
 
-from planwise import service
+from planwise import application
+from planwise.application import WORKSPACE_ENV, GenerateCensusRequest, Workspace
 from planwise.config import Settings
-from planwise.workspace import WORKSPACE_ENV, Workspace
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,8 +27,8 @@ def template_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An initialized workspace with a 1,500-employee census and a 3-year horizon."""
     root = tmp_path_factory.mktemp("template") / "workspace"
     workspace = Workspace(root)
-    service.init_workspace(workspace, Settings(years=YEARS))
-    service.generate_census_into(workspace, EMPLOYEES, CENSUS_SEED)
+    application.init_workspace(workspace, Settings(years=YEARS))
+    application.generate_census(workspace, GenerateCensusRequest(EMPLOYEES, CENSUS_SEED))
     return root
 
 

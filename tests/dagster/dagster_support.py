@@ -16,8 +16,10 @@ def execute(
     instance: dg.DagsterInstance,
     run_config: dict[str, Any] | None = None,
     assets: list[str] | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run a job of the PlanWise definitions in this process (optionally a subset of assets)."""
+    """Run a job of the PlanWise definitions in this process (optionally a subset of assets,
+    optionally with resources in place of the definitions')."""
     from planwise_dagster import defs
 
     job = defs.resolve_job_def(job_name)
@@ -26,6 +28,7 @@ def execute(
         instance=instance,
         asset_selection=None if assets is None else [dg.AssetKey(name) for name in assets],
         raise_on_error=False,
+        resources=resources,
     )
     failures = [event.message for event in result.all_events if event.is_failure]
     assert result.success, "\n".join(str(message) for message in failures)

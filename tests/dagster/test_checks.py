@@ -6,10 +6,11 @@ import dataclasses
 
 from dagster_support import YEARS
 
-from planwise.optimization import OptimizationResult, optimize
+from planwise import application
+from planwise.application import OptimizeRequest, Workspace
+from planwise.optimization import OptimizationResult
 from planwise.parameters import LeverSet
 from planwise.storage import parameter_store
-from planwise.workspace import Workspace
 from planwise_dagster.checks import (
     validate_optimization_convergence,
     validate_optimization_results_quality,
@@ -30,6 +31,7 @@ def _quality(result: OptimizationResult, workspace: Workspace) -> tuple[bool, st
 
 
 def _store(workspace: Workspace, levers: LeverSet, parent_id: int) -> int:
+    """An inactive set no use case would store (the doctored answer): straight to the store."""
     with workspace.database().transaction() as connection:
         return parameter_store.create_parameter_set(
             connection,
@@ -42,12 +44,13 @@ def _store(workspace: Workspace, levers: LeverSet, parent_id: int) -> int:
 
 
 def test_a_sound_answer_passes_and_a_doctored_one_fails(workspace: Workspace) -> None:
-    result = optimize(workspace, TARGETS)
+    result = application.optimize(workspace, OptimizeRequest(TARGETS))
     assert _quality(result, workspace) == (True, "")
     assert validate_optimization_convergence(compensation_optimization_loop=result).passed
 
-    with workspace.database().connect(read_only=True) as connection:
-        start = parameter_store.load_lever_set(connection, result.start_parameter_set_id)
+    start = application.lever_view(
+        workspace, parameter_set_id=result.start_parameter_set_id
+    ).lever_set
     locked = LeverSet(
         start.scenario_id,
         tuple(

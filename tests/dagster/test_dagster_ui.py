@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from planwise.application import Workspace
 from planwise.cli.orchestration import DAGSTER_YAML, dagster_dev_command, prepare_dagster_home
-from planwise.workspace import Workspace
 
 JOBS_QUERY = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
 EXPECTED_JOBS = {

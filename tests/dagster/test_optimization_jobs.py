@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,9 +11,9 @@ import yaml
 from dagster_support import check_results, dbt_checks_all_passed, execute, materialized
 
 import dagster as dg
-from planwise.optimization import evaluate
-from planwise.storage import parameter_store
-from planwise.workspace import Workspace
+from planwise import application
+from planwise.application import EvaluateRequest, Workspace
+from planwise.optimization import Mode, OptimizationResult, StopReason
 
 MERIT_TARGET = {"median_merit_increase": {"target_value": 0.04, "tolerance_pct": 0.05}}
 
@@ -19,7 +21,7 @@ MERIT_TARGET = {"median_merit_increase": {"target_value": 0.04, "tolerance_pct":
 def _reachable_targets(workspace: Workspace) -> dict[str, Any]:
     """Median merit 4 % and a cost 2 % above today's, moving merit and COLA."""
     probe = {"targets": {"total_compensation_cost": {"target_value": 1.0}}}
-    [cost] = evaluate(workspace, probe).values.values()
+    [cost] = application.evaluate_levers(workspace, EvaluateRequest(probe)).values.values()
     return {
         "optimization": {"levers": ["merit_base", "cola_rate"], "max_iterations": 6},
         "targets": {
@@ -40,8 +42,7 @@ def test_compensation_optimization_job_meets_the_targets_file(
     workspace: Workspace, instance: dg.DagsterInstance
 ) -> None:
     workspace.targets_path.write_text(yaml.safe_dump(_reachable_targets(workspace)))
-    with workspace.database().connect(read_only=True) as connection:
-        active_before = parameter_store.active_parameter_set_id(connection, "default")
+    active_before = application.lever_view(workspace, "default").parameter_set_id
 
     result = execute("compensation_optimization_job", instance)
 
@@ -63,8 +64,7 @@ def test_compensation_optimization_job_meets_the_targets_file(
     assert checks["validate_optimization_results_quality"].passed
     assert materialized(result, "fct_optimization_metrics")
     assert dbt_checks_all_passed(result) > 50
-    with workspace.database().connect(read_only=True) as connection:
-        assert parameter_store.active_parameter_set_id(connection, "default") == active_before
+    assert application.lever_view(workspace, "default").parameter_set_id == active_before
 
 
 def test_single_optimization_iteration_evaluates_then_takes_one_more_step(
@@ -91,8 +91,7 @@ def test_single_optimization_iteration_evaluates_then_takes_one_more_step(
     assert step["optimization_id"] == loop["optimization_id"]
     assert step["simulations"] > loop["simulations"]
     assert check_results(resumed)["validate_optimization_results_quality"].passed
-    with workspace.database().connect(read_only=True) as connection:
-        active = parameter_store.active_parameter_set_id(connection, "default")
+    active = application.lever_view(workspace, "default").parameter_set_id
     assert active == step["best_parameter_set_id"]
 
 
@@ -131,3 +130,32 @@ def test_bad_targets_fail_the_step_with_a_message(
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
     assert message in str(failure.step_failure_data.error)
+
+
+def test_the_loop_s_result_survives_the_filesystem_io_manager(
+    workspace: Workspace, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """Runs launched from the UI keep asset outputs with Dagster's pickling filesystem IO
+    manager (`execute_in_process` keeps them in memory): the result and its StrEnums
+    survive it, and the metadata holds their plain values (Dagster serializes no enum)."""
+    storage = tmp_path / "storage"
+    config = {"targets": MERIT_TARGET, "optimization": {"levers": ["merit_base"]}}
+    io_manager = dg.FilesystemIOManager(base_dir=str(storage))
+
+    run = execute(
+        "single_optimization_iteration", instance, config, resources={"io_manager": io_manager}
+    )
+
+    loop = materialized(run, "compensation_optimization_loop")
+    assert type(loop["stop_reason"]) is str and loop["stop_reason"] in set(StopReason)
+    assert type(loop["mode"]) is str and loop["mode"] in set(Mode)
+    convergence = check_results(run)["validate_optimization_convergence"]
+    assert type(convergence.metadata["stop_reason"].value) is str
+    assert check_results(run)["validate_optimization_results_quality"].passed
+    [stored] = storage.rglob("compensation_optimization_loop")
+    with stored.open("rb") as file:
+        result = pickle.load(file)
+    assert isinstance(result, OptimizationResult)
+    assert result.optimization_id == loop["optimization_id"]
+    assert isinstance(result.stop_reason, StopReason)
+    assert result.stop_reason == loop["stop_reason"]

@@ -6,8 +6,8 @@ import pytest
 from dagster_support import EMPLOYEES, YEARS, dbt_checks_all_passed, execute, materialized
 
 import dagster as dg
-from planwise.storage import runs
-from planwise.workspace import Workspace
+from planwise import application
+from planwise.application import Workspace
 
 
 def test_multi_year_simulation_stores_a_run_and_builds_the_marts(
@@ -24,8 +24,7 @@ def test_multi_year_simulation_stores_a_run_and_builds_the_marts(
     simulation = materialized(result, "workforce_simulation")
     assert simulation["parameter_set_id"] == levers["parameter_set_id"]
     assert "total_compensation_cost" in simulation["metrics"]
-    with workspace.database().connect(read_only=True) as connection:
-        stored = runs.load_run(connection, simulation["run_id"])
+    stored = application.run_results(workspace, simulation["run_id"]).run
     assert stored.end_year - stored.start_year + 1 == YEARS
     assert materialized(result, "fct_compensation_growth")
     assert dbt_checks_all_passed(result) > 50
@@ -44,9 +43,8 @@ def test_single_year_simulation_continues_a_run_to_the_multi_year_figures(
     whole = execute("multi_year_simulation", instance, assets=["workforce_simulation"])
     whole_id = materialized(whole, "workforce_simulation")["run_id"]
 
-    with workspace.database().connect(read_only=True) as connection:
-        stepped = runs.load_run_metrics(connection, run_id)
-        at_once = runs.load_run_metrics(connection, whole_id)
+    stepped = application.run_results(workspace, run_id).metrics
+    at_once = application.run_results(workspace, whole_id).metrics
     assert stepped.years == at_once.years
     assert len(stepped.years) == YEARS
     for year in at_once.years:
@@ -69,3 +67,52 @@ def test_a_user_error_fails_the_step_with_its_message(
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
     assert "Unknown scenario 'no-such-scenario'" in str(failure.step_failure_data.error)
+
+
+def test_each_simulated_year_is_observed_for_the_app_to_follow(
+    workspace: Workspace, instance: dg.DagsterInstance
+) -> None:
+    result = execute("multi_year_simulation", instance, assets=["workforce_simulation"])
+
+    observed = [
+        (entry.asset_observation.asset_key, dict(entry.asset_observation.metadata))
+        for entry in instance.all_logs(result.run_id)
+        if entry.asset_observation is not None
+    ]
+    start = application.run_results(workspace).run.start_year
+    # planwise_app.launch reads exactly these: the asset key and three integer values.
+    assert observed == [
+        (
+            dg.AssetKey("workforce_simulation"),
+            {
+                "simulation_year": dg.MetadataValue.int(start + done - 1),
+                "years_done": dg.MetadataValue.int(done),
+                "years_total": dg.MetadataValue.int(YEARS),
+            },
+        )
+        for done in range(1, YEARS + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        pytest.param({"seed": 7}, id="seed"),
+        pytest.param({"start_year": 2030}, id="start-year"),
+        pytest.param({"parameter_set_id": 1}, id="parameter-set"),
+    ],
+)
+def test_continuing_a_run_takes_only_years(
+    workspace: Workspace, instance: dg.DagsterInstance, fixed: dict[str, int]
+) -> None:
+    from planwise_dagster import defs
+
+    result = defs.resolve_job_def("multi_year_simulation").execute_in_process(
+        run_config={"ops": {"workforce_simulation": {"config": {"run_id": 1, **fixed}}}},
+        instance=instance,
+        asset_selection=[dg.AssetKey("workforce_simulation")],
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert "Continuing a run takes only the number of years" in str(failure.step_failure_data.error)
