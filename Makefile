@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m planwise_dbt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,6 +26,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -37,7 +39,7 @@ browser:
 
 ## Lint, types and the whole test suite (two workers, each test file on one of them).
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --cov=planwise --cov=planwise_app --cov=planwise_dagster --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --cov=planwise --cov=planwise_app --cov=planwise_dagster --cov=planwise_dbt --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --output benchmarks/results/latest.json
