@@ -32,7 +32,10 @@ __all__ = [
     "baseline_summary",
     "format_difference",
     "format_metric",
+    "format_money",
     "horizon_metrics",
+    "metric_label",
+    "money_scale",
     "run_metrics",
     "summarize",
     "year_metrics",
@@ -41,62 +44,139 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """A reported figure: its name, the plain label an analyst reads, what it means, and
+    its unit ("count", "currency", "rate" — shown in percent — or "ratio")."""
+
     name: str
+    label: str
     description: str
-    unit: str  # "count", "currency", "rate", "ratio"
+    unit: str
     per_year: bool = True
 
 
 YEAR_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("headcount", "actives at Dec 31", "count"),
-    MetricSpec("headcount_growth", "headcount / headcount of the year before − 1", "rate"),
-    MetricSpec("total_compensation_cost", "Σ prorated compensation of everyone paid", "currency"),
+    MetricSpec("headcount", "Headcount", "actives at Dec 31", "count"),
+    MetricSpec(
+        "headcount_growth",
+        "Headcount growth",
+        "headcount / headcount of the year before − 1",
+        "rate",
+    ),
+    MetricSpec(
+        "total_compensation_cost",
+        "Total compensation cost",
+        "Σ prorated compensation of everyone paid",
+        "currency",
+    ),
     MetricSpec(
         "total_compensation_cost_growth",
+        "Compensation cost growth",
         "cost / cost of the year before − 1 (baseline: census salaries of the start)",
         "rate",
     ),
-    MetricSpec("average_salary", "mean annual salary of actives", "currency"),
-    MetricSpec("median_salary", "median annual salary of actives", "currency"),
-    MetricSpec("average_compensation_growth", "average salary / the year before's − 1", "rate"),
+    MetricSpec("average_salary", "Average salary", "mean annual salary of actives", "currency"),
+    MetricSpec("median_salary", "Median salary", "median annual salary of actives", "currency"),
+    MetricSpec(
+        "average_compensation_growth",
+        "Average salary growth",
+        "average salary / the year before's − 1",
+        "rate",
+    ),
     MetricSpec(
         "continuing_salary_growth",
+        "Raise rate of continuing staff",
         "mean of salary at Dec 31 / salary at Jan 1 − 1 over the year's continuing actives",
         "rate",
     ),
-    MetricSpec("median_merit_increase", "median merit % of the year's merit events", "rate"),
-    MetricSpec("merit_spend", "Σ annualized merit increases", "currency"),
-    MetricSpec("cola_spend", "Σ annualized COLA increases", "currency"),
-    MetricSpec("promotion_spend", "Σ annualized promotion increases", "currency"),
+    MetricSpec(
+        "median_merit_increase",
+        "Median merit increase",
+        "median merit % of the year's merit events",
+        "rate",
+    ),
+    MetricSpec("merit_spend", "Merit spend", "Σ annualized merit increases", "currency"),
+    MetricSpec("cola_spend", "COLA spend", "Σ annualized COLA increases", "currency"),
+    MetricSpec(
+        "promotion_spend", "Promotion spend", "Σ annualized promotion increases", "currency"
+    ),
     MetricSpec(
         "new_hire_pay_ratio",
+        "New-hire pay ratio",
         "median new-hire / continuing salary per level, headcount-weighted",
         "ratio",
     ),
     MetricSpec(
-        "pay_dispersion", "mean over levels of the salary coefficient of variation", "ratio"
+        "pay_dispersion",
+        "Pay dispersion",
+        "mean over levels of the salary coefficient of variation",
+        "ratio",
     ),
-    MetricSpec("gender_pay_gap", "1 − median female / median male salary of actives", "rate"),
+    MetricSpec(
+        "gender_pay_gap",
+        "Gender pay gap",
+        "1 − median female / median male salary of actives",
+        "rate",
+    ),
 )
 HORIZON_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "compensation_growth_cagr",
+        "Average salary growth a year (CAGR)",
         "(final average salary / baseline average salary)^(1/years) − 1",
         "rate",
         per_year=False,
     ),
     MetricSpec(
-        "cumulative_compensation_cost", "Σ total compensation cost", "currency", per_year=False
+        "cumulative_compensation_cost",
+        "Cumulative compensation cost",
+        "Σ total compensation cost",
+        "currency",
+        per_year=False,
     ),
 )
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in (*YEAR_METRICS, *HORIZON_METRICS)}
 
 
-def format_metric(name: str, value: float | None, digits: int = 2) -> str:
+def metric_label(name: str) -> str:
+    """The plain label of a metric (its name for anything undeclared)."""
+    spec = METRICS.get(name)
+    return spec.label if spec is not None else name
+
+
+_MONEY_SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def money_scale(largest: float) -> tuple[float, str]:
+    """The divisor and suffix to show amounts up to `largest` in: ($B, $M, $K or $).
+
+    >>> money_scale(1.6e9)
+    (1000000000.0, 'B')
+    """
+    for divisor, suffix in _MONEY_SCALES:
+        if abs(largest) >= divisor:
+            return divisor, suffix
+    return 1.0, ""
+
+
+def format_money(value: float, compact: bool = False) -> str:
+    """Dollars: whole dollars, or compact ($1.60B, $37.1M, $118K) for cards and tables."""
+    sign = "−" if value < 0 else ""
+    if compact:
+        divisor, suffix = money_scale(value)
+        if suffix:
+            scaled = abs(value) / divisor
+            digits = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{sign}${scaled:.{digits}f}{suffix}"
+    return f"{sign}${abs(value):,.0f}"
+
+
+def format_metric(name: str, value: float | None, digits: int = 2, compact: bool = False) -> str:
     """A metric value in its unit: counts whole, currency in dollars, rates in percent.
 
     >>> format_metric("median_merit_increase", 0.0345)
     '3.45%'
+    >>> format_metric("total_compensation_cost", 1.6e9, compact=True)
+    '$1.60B'
     """
     if value is None or not math.isfinite(value):
         return "–"
@@ -104,13 +184,13 @@ def format_metric(name: str, value: float | None, digits: int = 2) -> str:
     if unit == "count":
         return f"{value:,.0f}"
     if unit == "currency":
-        return f"${value:,.0f}"
+        return format_money(value, compact)
     if unit == "rate":
         return f"{value * 100:.{digits}f}%"
-    return f"{value:.4f}"
+    return f"{value:.{max(digits, 3)}f}"
 
 
-def format_difference(name: str, value: float) -> str:
+def format_difference(name: str, value: float, compact: bool = False) -> str:
     """A change in a metric: percentage points for rates, signed otherwise."""
     if not math.isfinite(value):
         return "–"
@@ -118,7 +198,8 @@ def format_difference(name: str, value: float) -> str:
     if unit == "count":
         return f"{value:+,.0f}"
     if unit == "currency":
-        return f"{'+' if value >= 0 else '−'}${abs(value):,.0f}"
+        text = format_money(abs(value), compact)
+        return f"{'+' if value >= 0 else '−'}{text}"
     if unit == "rate":
         return f"{value * 100:+.2f} pp"
     return f"{value:+.4f}"

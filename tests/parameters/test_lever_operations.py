@@ -20,7 +20,13 @@ from planwise.application import (
     Workspace,
 )
 from planwise.errors import UserError, ValidationFailed
-from planwise.parameters.levers import LeverSet, ResolvedLevers
+from planwise.parameters.levers import (
+    LeverSet,
+    ResolvedLevers,
+    default_lever_set,
+    diff_resolved,
+    resolve_levers,
+)
 from planwise.storage import parameter_store
 
 SIMULATED_YEARS = range(2025, 2030)
@@ -415,14 +421,44 @@ def test_diff_shows_what_changed_between_two_sets(workspace: Workspace) -> None:
     edit(workspace, LeverEdit("merit_base", 0.05, level=1, year=2025))
     edit(workspace, LeverEdit("cola_rate", 0.025, level=2, year=2026))
     result = application.diff_parameter_sets(workspace, 1, 3)
-    assert [(d.parameter_name, d.fiscal_year, d.job_level, d.kind) for d in result.differences] == [
-        ("cola_rate", 2026, 2, "added"),
-        ("merit_base", 2025, 1, "changed"),
+    # Resolved per simulated year: a row carries forward to the later years, so the change
+    # covers them, merged into one run of years.
+    assert [
+        (d.parameter_name, d.job_level, d.years, d.kind, d.before, d.after)
+        for d in result.differences
+    ] == [
+        ("merit_base", 1, "2025–2029", "changed", 0.03, 0.05),
+        ("cola_rate", 2, "2026–2029", "changed", 0.02, 0.025),
     ]
-    changed = result.differences[1]
-    assert (changed.before, changed.after) == (0.03, 0.05)
     assert result.as_dict()["after"] == result.after.as_dict()
     assert application.diff_parameter_sets(workspace, 3, 3).differences == ()
+
+
+def test_diff_reads_from_the_older_set_to_the_newer(workspace: Workspace) -> None:
+    edit(workspace, LeverEdit("cola_rate", 0.025))
+    forward = application.diff_parameter_sets(workspace, 1, 2)
+    backward = application.diff_parameter_sets(workspace, 2, 1)
+    assert backward == forward
+    assert (forward.before.parameter_set_id, forward.after.parameter_set_id) == (1, 2)
+    assert {(d.before, d.after) for d in forward.differences} == {(0.02, 0.025)}
+
+
+def test_rows_carried_forward_unchanged_are_not_differences() -> None:
+    # An optimizer's set writes a row for every year; the same values as one start-year
+    # row carried forward resolve identically, so nothing differs.
+    years, levels = range(2025, 2030), (1, 2, 3, 4, 5)
+    sparse = default_lever_set(2025, levels)
+    every_year = sparse.with_values(
+        {(lever.parameter_name, year, lever.job_level): lever.value
+         for lever in sparse.levers for year in years}
+    )  # fmt: skip
+    assert len(every_year) == 5 * len(sparse)
+    assert (
+        diff_resolved(
+            resolve_levers(years, levels, sparse), resolve_levers(years, levels, every_year)
+        )
+        == ()
+    )
 
 
 # --- scenarios ---------------------------------------------------------------------------

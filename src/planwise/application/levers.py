@@ -33,6 +33,8 @@ from planwise.parameters.sources import SetSource
 from planwise.parameters.validation import (
     LeverDomain,
     LeverFileCheck,
+    RangeWarning,
+    group_range_warnings,
     problem_as_dict,
     validate_lever_rows,
     validate_lever_value,
@@ -76,6 +78,8 @@ class LeverUpdate:
     warnings: tuple[Problem, ...]
     exported_to: Path | None
     created_scenario: bool = False
+    range_warnings: tuple[RangeWarning, ...] = ()
+    """The values outside their usual range, one entry per lever and side."""
 
     @property
     def stored(self) -> bool:
@@ -92,6 +96,7 @@ class LeverUpdate:
             "created_scenario": self.created_scenario,
             "differences": [difference.as_dict() for difference in self.differences],
             "warnings": [problem_as_dict(problem) for problem in self.warnings],
+            "range_warnings": [warning.message for warning in self.range_warnings],
             "exported_to": None if self.exported_to is None else str(self.exported_to),
         }
 
@@ -119,6 +124,16 @@ class LeverView:
     def resolve(self, lever_set: LeverSet) -> ResolvedLevers:
         """Other rows of the same scenario, resolved the same way (same default set)."""
         return resolve_levers(list(self.years), list(self.levels), lever_set, self.default_set)
+
+    @property
+    def range_warnings(self) -> list[RangeWarning]:
+        """The resolved values outside their usual range, one entry per lever and side."""
+        return group_range_warnings(
+            (name, year, level, float(values[row, level]))
+            for name, values in self.resolved.values.items()
+            for row, year in enumerate(self.years)
+            for level in self.levels
+        )
 
 
 def lever_view(
@@ -203,6 +218,12 @@ def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeverUp
         warnings=check.warnings,
         exported_to=exported_to,
         created_scenario=is_new,
+        range_warnings=tuple(
+            group_range_warnings(
+                (lever.parameter_name, lever.fiscal_year, lever.job_level, lever.value)
+                for lever in lever_set.levers
+            )
+        ),
     )
 
 
@@ -319,6 +340,9 @@ def edit_levers(workspace: Workspace, request: EditLeversRequest) -> LeverUpdate
         differences=diff_lever_sets(current, edited),
         warnings=tuple(warnings),
         exported_to=exported_to,
+        range_warnings=tuple(
+            group_range_warnings((*key, after) for key, (_, after) in changed.items())
+        ),
     )
 
 
@@ -364,12 +388,17 @@ def rollback(
     )
 
 
-def apply_parameter_set(workspace: Workspace, parameter_set_id: int) -> ParameterSetRecord:
+def apply_parameter_set(
+    workspace: Workspace, parameter_set_id: int, *, applied_by: str | None = None
+) -> ParameterSetRecord:
     """Make a stored set (e.g. an optimizer's answer) the active set of its scenario; the
-    previous one stays in the history. The default scenario's comp_levers.csv follows."""
+    previous one stays in the history, and the activation log records who applied it and
+    when. The default scenario's comp_levers.csv follows."""
     with workspace.database().transaction() as connection:
         record = parameter_store.load_parameter_set(connection, parameter_set_id)
-        parameter_store.activate_parameter_set(connection, parameter_set_id)
+        parameter_store.activate_parameter_set(
+            connection, parameter_set_id, activated_by=applied_by or current_user()
+        )
     if record.scenario_id == DEFAULT_SCENARIO:
         refresh_levers_file(workspace)
     return record

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from planwise.application.workspace import Workspace
 from planwise.application.workspaces import current_user
 from planwise.errors import UserError
-from planwise.parameters.levers import DEFAULT_SCENARIO, LeverDifference, diff_lever_sets
+from planwise.parameters.levers import DEFAULT_SCENARIO, ResolvedDifference, diff_resolved
 from planwise.parameters.sources import SetSource
 from planwise.parameters.validation import check_scenario_id
 from planwise.storage import parameter_store
@@ -26,11 +26,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LeverSetDiff:
-    """Two stored sets and the rows that differ from the first to the second."""
+    """Two stored sets, the older first, and what a simulation would use differently from
+    the older to the newer (resolved per simulated year and level)."""
 
     before: ParameterSetRecord
     after: ParameterSetRecord
-    differences: tuple[LeverDifference, ...]
+    differences: tuple[ResolvedDifference, ...]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,16 +57,22 @@ def lever_history(workspace: Workspace, scenario_id: str | None = None) -> list[
         return parameter_store.list_parameter_sets(connection, scenario_id)
 
 
-def diff_parameter_sets(workspace: Workspace, before_id: int, after_id: int) -> LeverSetDiff:
-    """The rows that differ from one stored set to another (any scenarios)."""
-    with workspace.database().connect(read_only=True) as connection:
+def diff_parameter_sets(workspace: Workspace, first_id: int, second_id: int) -> LeverSetDiff:
+    """What changes from the older of two stored sets to the newer (any scenarios), as a
+    simulation of the workspace's years would resolve them."""
+    before_id, after_id = sorted((first_id, second_id))
+    settings = workspace.settings()
+    years = range(settings.start_year, settings.start_year + settings.years)
+    with workspace.database(settings).connect(read_only=True) as connection:
         before = parameter_store.load_parameter_set(connection, before_id)
         after = parameter_store.load_parameter_set(connection, after_id)
-        differences = diff_lever_sets(
-            parameter_store.load_lever_set(connection, before_id),
-            parameter_store.load_lever_set(connection, after_id),
+        _, _, resolved_before = parameter_store.load_levers(
+            connection, settings, before.scenario_id, years, before_id
         )
-    return LeverSetDiff(before, after, differences)
+        _, _, resolved_after = parameter_store.load_levers(
+            connection, settings, after.scenario_id, years, after_id
+        )
+    return LeverSetDiff(before, after, diff_resolved(resolved_before, resolved_after))
 
 
 @dataclass(frozen=True)

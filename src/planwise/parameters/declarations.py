@@ -57,17 +57,44 @@ class ParameterSpec:
         low, high = self.warning_range
         if value < low or value > high:
             return (
-                f"{self.name} = {value:g} is outside the usual range {low:g}–{high:g} "
+                f"{self.label} {self.format_value(value)} is outside the usual range "
+                f"{self.format_range(self.warning_range)} "
                 f"({self.risk_below if value < low else self.risk_above})"
             )
         return None
+
+    def format_value(self, value: float) -> str:
+        """A value as an analyst reads it: rates in percent, multipliers with ×.
+
+        >>> parameter_spec("cola_rate").format_value(0.02)
+        '2.0%'
+        >>> parameter_spec("new_hire_salary_adjustment").format_value(1.05)
+        '×1.05'
+        """
+        if self.unit == "multiplier":
+            return f"×{value:.2f}"
+        return f"{_trimmed(value * 100)}%"
+
+    def format_change(self, before: float, after: float) -> str:
+        """A change of the value: percentage points for rates, a difference of the factor
+        for multipliers.
+
+        >>> parameter_spec("merit_base").format_change(0.030, 0.032)
+        '+0.2 pp'
+        """
+        if self.unit == "multiplier":
+            return f"{after - before:+.2f}"
+        return f"{'+' if after >= before else '−'}{_trimmed(abs(after - before) * 100)} pp"
+
+    def format_range(self, bounds: tuple[float, float]) -> str:
+        return f"{self.format_value(bounds[0])}–{self.format_value(bounds[1])}"
 
 
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         name="merit_base",
         event_type="RAISE",
-        label="Merit base %",
+        label="Merit",
         description="Merit raise for a rating-3 employee, by level, before the rating multiplier.",
         defaults=(0.030, 0.032, 0.034, 0.036, 0.038),
         error_range=(0.0, 0.25),
@@ -78,7 +105,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         name="cola_rate",
         event_type="RAISE",
-        label="COLA %",
+        label="COLA",
         description="Cost-of-living adjustment applied to every active employee on the COLA date.",
         defaults=(0.020, 0.020, 0.020, 0.020, 0.020),
         error_range=(0.0, 0.15),
@@ -89,7 +116,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         name="new_hire_salary_adjustment",
         event_type="HIRE",
-        label="New-hire pay adjustment",
+        label="New-hire pay",
         description="Multiplier on the band midpoint for a new hire's salary.",
         defaults=(1.00, 1.00, 1.00, 1.00, 1.00),
         error_range=(0.5, 2.0),
@@ -113,7 +140,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         name="promotion_raise",
         event_type="PROMOTION",
-        label="Promotion raise %",
+        label="Promotion raise",
         description="Raise on promotion (at least the new level's band minimum).",
         defaults=(0.12, 0.12, 0.12, 0.12, 0.12),
         error_range=(0.0, 1.0),
@@ -136,3 +163,11 @@ _BY_NAME = {spec.name: spec for spec in PARAMETERS}
 def parameter_spec(name: str) -> ParameterSpec:
     """The declaration of a lever; KeyError for an unknown name."""
     return _BY_NAME[name]
+
+
+def _trimmed(percent: float) -> str:
+    """A percentage with two decimals at most and one at least: 2.0, 3.25, 3.2."""
+    text = f"{percent:.2f}"
+    if text.endswith("0"):
+        text = text[:-1]
+    return "0.0" if text in ("-0.0", "0.0") else text

@@ -21,9 +21,11 @@ __all__ = [
     "LeverDifference",
     "LeverKey",
     "LeverSet",
+    "ResolvedDifference",
     "ResolvedLevers",
     "default_lever_set",
     "diff_lever_sets",
+    "diff_resolved",
     "resolve_levers",
 ]
 
@@ -262,4 +264,83 @@ def diff_lever_sets(before: LeverSet, after: LeverSet) -> tuple[LeverDifference,
                 locked_after=None if new is None else new.is_locked,
             )
         )
+    return tuple(differences)
+
+
+@dataclass(frozen=True)
+class ResolvedDifference:
+    """A lever at one level whose value (or lock) differs between two resolved sets over a
+    run of consecutive simulated years with the same values."""
+
+    parameter_name: str
+    job_level: int
+    first_year: int
+    last_year: int
+    before: float
+    after: float
+    locked_before: bool
+    locked_after: bool
+
+    @property
+    def kind(self) -> str:
+        """`changed` (the value) or `lock` (only the lock flag)."""
+        return "changed" if self.before != self.after else "lock"
+
+    @property
+    def years(self) -> str:
+        if self.first_year == self.last_year:
+            return str(self.first_year)
+        return f"{self.first_year}–{self.last_year}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "parameter_name": self.parameter_name,
+            "job_level": self.job_level,
+            "first_year": self.first_year,
+            "last_year": self.last_year,
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "locked_before": self.locked_before,
+            "locked_after": self.locked_after,
+        }
+
+
+def diff_resolved(before: ResolvedLevers, after: ResolvedLevers) -> tuple[ResolvedDifference, ...]:
+    """What a simulation would use differently, from `before` to `after`: every lever and
+    level whose resolved value or lock differs, consecutive years with the same change
+    merged. Rows a set carries forward unchanged (a later year's row equal to the earlier
+    one) are not differences. Both must cover the same years and levels."""
+    differences: list[ResolvedDifference] = []
+    for spec in PARAMETERS:
+        old, new = before.values[spec.name], after.values[spec.name]
+        old_lock, new_lock = before.locked[spec.name], after.locked[spec.name]
+        for level in before.levels:
+            run: ResolvedDifference | None = None
+            for row, year in enumerate(before.years):
+                change = (
+                    float(old[row, level]),
+                    float(new[row, level]),
+                    bool(old_lock[row, level]),
+                    bool(new_lock[row, level]),
+                )
+                if change[0] == change[1] and change[2] == change[3]:
+                    run = None
+                    continue
+                if (
+                    run is not None
+                    and (
+                        run.before,
+                        run.after,
+                        run.locked_before,
+                        run.locked_after,
+                    )
+                    == change
+                    and run.last_year == year - 1
+                ):
+                    run = replace(run, last_year=year)
+                    differences[-1] = run
+                    continue
+                run = ResolvedDifference(spec.name, level, year, year, *change)
+                differences.append(run)
     return tuple(differences)

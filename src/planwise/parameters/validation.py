@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from planwise.config import Settings
@@ -31,7 +31,9 @@ __all__ = [
     "LeverDomain",
     "LeverFileCheck",
     "LeverFileRow",
+    "RangeWarning",
     "check_scenario_id",
+    "group_range_warnings",
     "problem_as_dict",
     "validate_lever_rows",
     "validate_lever_value",
@@ -408,3 +410,76 @@ def _unknown_year(domain: LeverDomain) -> str:
         f"fiscal_year must be a simulated year {domain.describe_years()} "
         "(start_year and years in planwise.yaml)"
     )
+
+
+@dataclass(frozen=True)
+class RangeWarning:
+    """Values of one lever outside its usual range on one side, grouped over the levels and
+    years that have them: one line per lever and side, not one per year and level."""
+
+    parameter_name: str
+    side: str
+    """"below" or "above" the usual range."""
+    levels: tuple[int, ...]
+    years: tuple[int, ...]
+    lowest: float
+    highest: float
+
+    @property
+    def message(self) -> str:
+        spec = _SPECS[self.parameter_name]
+        assert spec.warning_range is not None  # only levers with a usual range warn
+        values = spec.format_value(self.lowest)
+        if self.highest != self.lowest:
+            values += f"–{spec.format_value(self.highest)}"
+        risk = spec.risk_below if self.side == "below" else spec.risk_above
+        return (
+            f"{spec.label} {values} at {_levels_text(self.levels)} in "
+            f"{_span_text(self.years)} is {self.side} the usual range "
+            f"{spec.format_range(spec.warning_range)} ({risk})."
+        )
+
+
+def group_range_warnings(values: Iterable[tuple[str, int, int, float]]) -> list[RangeWarning]:
+    """Group (lever, year, level, value) entries outside their usual range by lever and side.
+
+    >>> [w.message for w in group_range_warnings(
+    ...     [("cola_rate", year, level, 0.005) for year in (2025, 2026) for level in (1, 2)])]
+    ['COLA 0.5% at levels 1–2 in 2025–2026 is below the usual range 1.0%–6.0% (retention risk).']
+    """
+    found: dict[tuple[str, str], list[tuple[int, int, float]]] = {}
+    for name, year, level, value in values:
+        spec = _SPECS.get(name)
+        if spec is None or spec.warning_range is None:
+            continue
+        low, high = spec.warning_range
+        side = "below" if value < low else "above" if value > high else None
+        if side is not None:
+            found.setdefault((name, side), []).append((year, level, value))
+    order = {spec.name: position for position, spec in enumerate(PARAMETERS)}
+    return [
+        RangeWarning(
+            name,
+            side,
+            tuple(sorted({level for _, level, _ in entries})),
+            tuple(sorted({year for year, _, _ in entries})),
+            min(value for _, _, value in entries),
+            max(value for _, _, value in entries),
+        )
+        for (name, side), entries in sorted(found.items(), key=lambda item: order[item[0][0]])
+    ]
+
+
+def _span_text(numbers: Sequence[int]) -> str:
+    """1, 2, 3, 5 → "1–3, 5": runs of consecutive numbers as ranges."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def _levels_text(levels: Sequence[int]) -> str:
+    return f"level {levels[0]}" if len(levels) == 1 else f"levels {_span_text(levels)}"

@@ -22,7 +22,12 @@ import duckdb
 
 from planwise.config import DatabaseSettings
 from planwise.errors import DatabaseLockedError, UserError, lock_conflict_detail
-from planwise.storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION
+from planwise.storage.schema import (
+    BACKFILL_STATEMENTS,
+    MIGRATABLE_VERSIONS,
+    SCHEMA_STATEMENTS,
+    SCHEMA_VERSION,
+)
 
 __all__ = [
     "WRITE_ROW_GROUP_SIZE",
@@ -43,25 +48,44 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _check_schema_version(connection: duckdb.DuckDBPyConnection, alias: str, path: Path) -> None:
-    """Refuse a database written by an incompatible version, with what to do about it."""
+def _schema_version(connection: duckdb.DuckDBPyConnection, alias: str) -> int | None:
+    """The attached file's storage schema version (None for a new, empty file)."""
     ((tables,),) = connection.execute(
         "SELECT count(*) FROM duckdb_tables() "
         "WHERE database_name = ? AND table_name = 'schema_info'",
         [alias],
     ).fetchall()
     if not tables:
-        return  # a new file: `initialize` creates the schema
+        return None
     ((version,),) = connection.execute(
         f"SELECT max(schema_version) FROM {alias}.schema_info"
     ).fetchall()
-    if version is not None and version != SCHEMA_VERSION:
-        raise UserError(
-            f"The workspace database {path} has storage schema version {version}; this "
-            f"version of PlanWise reads version {SCHEMA_VERSION}. Create a new workspace "
-            "with 'planwise init --workspace NEW_FOLDER' and import the census and levers "
-            "there (planwise levers export / census import). The old file was not changed."
-        )
+    return None if version is None else int(version)
+
+
+def _refuse_version(version: int, path: Path) -> UserError:
+    return UserError(
+        f"The workspace database {path} has storage schema version {version}; this "
+        f"version of PlanWise reads version {SCHEMA_VERSION}. Create a new workspace "
+        "with 'planwise init --workspace NEW_FOLDER' and import the census and levers "
+        "there (planwise levers export / census import). The old file was not changed."
+    )
+
+
+def _upgrade(base: duckdb.DuckDBPyConnection, alias: str, version: int) -> None:
+    """Bring an attached file of an additive older version up to `SCHEMA_VERSION`, in one
+    transaction: the schema statements (all idempotent), the backfills, the new version."""
+    cursor = base.cursor()
+    try:
+        cursor.execute(f"USE {alias}")
+        with atomic(cursor):
+            for statement in (*SCHEMA_STATEMENTS, *BACKFILL_STATEMENTS):
+                cursor.execute(statement)
+            cursor.execute(
+                "INSERT INTO schema_info VALUES (?, current_timestamp)", [SCHEMA_VERSION]
+            )
+    finally:
+        cursor.close()
 
 
 @dataclass
@@ -140,6 +164,31 @@ class _Attachments:
     def _attach(
         self, base: duckdb.DuckDBPyConnection, key: Path, path: Path, *, read_only: bool
     ) -> _Attachment:
+        alias = self._attach_file(base, path, read_only=read_only)
+        try:
+            version = _schema_version(base, alias)
+            if version is not None and version != SCHEMA_VERSION:
+                if version not in MIGRATABLE_VERSIONS:
+                    raise _refuse_version(version, path)
+                if read_only:  # an upgrade writes: once, through a writer's attachment
+                    base.execute(f"DETACH {alias}")
+                    writer = self._attach_file(base, path, read_only=False)
+                    try:
+                        _upgrade(base, writer, version)
+                    finally:
+                        base.execute(f"DETACH {writer}")
+                    alias = self._attach_file(base, path, read_only=True)
+                else:
+                    _upgrade(base, alias, version)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                base.execute(f"DETACH {alias}")
+            raise
+        attachment = _Attachment(alias, read_only, 0)
+        self._attached[key] = attachment
+        return attachment
+
+    def _attach_file(self, base: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> str:
         alias = f"planwise_{next(self._aliases)}"
         options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE}"
         try:
@@ -149,14 +198,7 @@ class _Attachments:
             if detail is not None:
                 raise DatabaseLockedError(str(path), detail) from None
             raise
-        try:
-            _check_schema_version(base, alias, path)
-        except BaseException:
-            base.execute(f"DETACH {alias}")
-            raise
-        attachment = _Attachment(alias, read_only, 0)
-        self._attached[key] = attachment
-        return attachment
+        return alias
 
     def close(self, path: Path, connection: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
         connection.close()

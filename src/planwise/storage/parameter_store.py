@@ -47,6 +47,9 @@ class ParameterSetRecord:
     created_by: str
     source: str
     note: str | None
+    activated_at: dt.datetime | None = None
+    """When the set last became its scenario's active set (None: never)."""
+    activated_by: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,6 +61,10 @@ class ParameterSetRecord:
             "created_by": self.created_by,
             "source": self.source,
             "note": self.note,
+            "activated_at": None
+            if self.activated_at is None
+            else self.activated_at.isoformat(sep=" ", timespec="seconds"),
+            "activated_by": self.activated_by,
         }
 
 
@@ -84,8 +91,15 @@ class ScenarioRecord:
 
 
 _SET_COLUMNS = (
-    "parameter_set_id, scenario_id, parent_id, is_active, created_at, created_by, source, note"
+    "s.parameter_set_id, s.scenario_id, s.parent_id, s.is_active, s.created_at, s.created_by, "
+    "s.source, s.note, a.activated_at, a.activated_by"
 )
+# Each set with its latest activation (if any).
+_SETS = """parameter_sets AS s LEFT JOIN (
+    SELECT parameter_set_id, arg_max(activated_at, activated_at) AS activated_at,
+           arg_max(activated_by, activated_at) AS activated_by
+    FROM parameter_set_activations GROUP BY parameter_set_id
+) AS a USING (parameter_set_id)"""
 
 
 def _now() -> dt.datetime:
@@ -136,6 +150,8 @@ def create_parameter_set(
         "INSERT INTO parameter_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [set_id, levers.scenario_id, parent_id, activate, now, created_by, source, note],
     )
+    if activate:
+        _record_activation(connection, set_id, levers.scenario_id, now, created_by, source)
     connection.executemany(
         "INSERT INTO comp_levers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -157,7 +173,14 @@ def create_parameter_set(
     return int(set_id)
 
 
-def activate_parameter_set(connection: duckdb.DuckDBPyConnection, parameter_set_id: int) -> None:
+def activate_parameter_set(
+    connection: duckdb.DuckDBPyConnection,
+    parameter_set_id: int,
+    *,
+    activated_by: str,
+    action: str = "apply",
+) -> None:
+    """Make a stored set its scenario's active set, recorded in the activation log."""
     record = load_parameter_set(connection, parameter_set_id)
     connection.execute(
         "UPDATE parameter_sets SET is_active = false WHERE scenario_id = ? AND is_active",
@@ -166,13 +189,30 @@ def activate_parameter_set(connection: duckdb.DuckDBPyConnection, parameter_set_
     connection.execute(
         "UPDATE parameter_sets SET is_active = true WHERE parameter_set_id = ?", [parameter_set_id]
     )
+    _record_activation(
+        connection, parameter_set_id, record.scenario_id, _now(), activated_by, action
+    )
+
+
+def _record_activation(
+    connection: duckdb.DuckDBPyConnection,
+    parameter_set_id: int,
+    scenario_id: str,
+    at: dt.datetime,
+    by: str,
+    action: str,
+) -> None:
+    connection.execute(
+        "INSERT INTO parameter_set_activations VALUES (?, ?, ?, ?, ?)",
+        [parameter_set_id, scenario_id, at, by, action],
+    )
 
 
 def load_parameter_set(
     connection: duckdb.DuckDBPyConnection, parameter_set_id: int
 ) -> ParameterSetRecord:
     row = connection.execute(
-        f"SELECT {_SET_COLUMNS} FROM parameter_sets WHERE parameter_set_id = ?",
+        f"SELECT {_SET_COLUMNS} FROM {_SETS} WHERE s.parameter_set_id = ?",
         [parameter_set_id],
     ).fetchone()
     if row is None:
@@ -204,8 +244,8 @@ def list_parameter_sets(
     connection: duckdb.DuckDBPyConnection, scenario_id: str | None = None
 ) -> list[ParameterSetRecord]:
     query = (
-        f"SELECT {_SET_COLUMNS} FROM parameter_sets "
-        "WHERE (? IS NULL OR scenario_id = ?) ORDER BY parameter_set_id"
+        f"SELECT {_SET_COLUMNS} FROM {_SETS} "
+        "WHERE (? IS NULL OR s.scenario_id = ?) ORDER BY s.parameter_set_id"
     )
     rows = connection.execute(query, [scenario_id, scenario_id]).fetchall()
     return [ParameterSetRecord(*row) for row in rows]

@@ -14,9 +14,19 @@ from planwise.simulation.outputs import (
     StatusCode,
 )
 
-__all__ = ["IS_ACTIVE", "SCHEMA_STATEMENTS", "SCHEMA_VERSION"]
+__all__ = [
+    "BACKFILL_STATEMENTS",
+    "IS_ACTIVE",
+    "MIGRATABLE_VERSIONS",
+    "SCHEMA_STATEMENTS",
+    "SCHEMA_VERSION",
+]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+"""3 → 4 added `parameter_set_activations` (additive: upgraded in place, see database.py)."""
+MIGRATABLE_VERSIONS = frozenset({3})
+"""Older versions whose upgrade only adds tables, views or columns: `SCHEMA_STATEMENTS` run
+again (every statement is idempotent) plus `BACKFILL_STATEMENTS` bring them up to date."""
 
 
 def _quoted(names: tuple[str, ...]) -> str:
@@ -83,6 +93,16 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         created_by VARCHAR NOT NULL,
         source VARCHAR NOT NULL,
         note VARCHAR
+    )""",
+    # Each time a set became its scenario's active set: who, when, and how (the set's
+    # source for a new set; `apply` when an existing set, e.g. an optimizer's answer, was
+    # made active). Append-only.
+    """CREATE TABLE IF NOT EXISTS parameter_set_activations (
+        parameter_set_id INTEGER NOT NULL,
+        scenario_id VARCHAR NOT NULL,
+        activated_at TIMESTAMP NOT NULL,
+        activated_by VARCHAR NOT NULL,
+        action VARCHAR NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS comp_levers (
         parameter_set_id INTEGER NOT NULL,
@@ -248,4 +268,13 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         error VARCHAR,
         created_at TIMESTAMP NOT NULL
     )""",
+)
+
+BACKFILL_STATEMENTS: tuple[str, ...] = (
+    # A workspace from before the activation log: its active sets became active when made.
+    """INSERT INTO parameter_set_activations
+    SELECT parameter_set_id, scenario_id, created_at, created_by, source
+    FROM parameter_sets
+    WHERE is_active AND parameter_set_id NOT IN
+        (SELECT parameter_set_id FROM parameter_set_activations)""",
 )
