@@ -21,9 +21,12 @@ from planwise.storage.schema import SCHEMA_VERSION
 
 
 def _as_version_3(workspace: Workspace) -> None:
-    """What a version-3 file looks like: no activation log, version 3 recorded."""
+    """What a version-3 file looks like: no activation log, no writer columns on the
+    optimizations, version 3 recorded."""
     with duckdb.connect(str(workspace.database_path)) as connection:
         connection.execute("DROP TABLE parameter_set_activations")
+        for column in ("writer_host", "writer_pid", "writer_started_at", "heartbeat_at"):
+            connection.execute(f"ALTER TABLE optimization_runs DROP COLUMN {column}")
         connection.execute("DELETE FROM schema_info")
         connection.execute("INSERT INTO schema_info VALUES (3, current_timestamp)")
 

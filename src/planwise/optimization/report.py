@@ -60,6 +60,8 @@ class OptimizationStatus(StrEnum):
     CONVERGED = "converged"
     NOT_CONVERGED = "not_converged"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    """Stored as running, but the process writing it is gone (derived when read)."""
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import psutil
 import pyarrow as pa
 
 from planwise.errors import UserError
@@ -68,11 +71,37 @@ _COLUMNS = (
     "replays, start_parameter_set_id, best_parameter_set_id, seed, stop_reason, report, "
     "started_at, finished_at"
 )
+_WRITER = "writer_host, writer_pid, writer_started_at, heartbeat_at"
+STALE_AFTER = dt.timedelta(minutes=15)
+"""A running optimization written from another machine that has not stored progress for
+this long is taken as interrupted (on this machine the writer's process is checked)."""
+
+
+def _writer() -> tuple[str, int, float]:
+    """This process as a writer: host, PID and the process's start time (a PID alone may be
+    reused by another process later)."""
+    return socket.gethostname(), os.getpid(), psutil.Process().create_time()
+
+
+def _writer_is_gone(
+    host: str | None, pid: int | None, started_at: float | None, heartbeat: dt.datetime | None
+) -> bool:
+    if host is None or pid is None or started_at is None:
+        return True  # written before writers were recorded: no process of today writes it
+    if host == socket.gethostname():
+        try:
+            return abs(psutil.Process(pid).create_time() - started_at) > 1.0
+        except psutil.Error:
+            return True
+    return heartbeat is None or _now() - heartbeat > STALE_AFTER
 
 
 def _record(row: tuple[Any, ...]) -> OptimizationRecord:
-    values = list(row)
-    values[2] = OptimizationStatus(values[2])
+    values = list(row[:16])
+    status = OptimizationStatus(values[2])
+    if status == OptimizationStatus.RUNNING and _writer_is_gone(*row[16:20]):
+        status = OptimizationStatus.INTERRUPTED
+    values[2] = status
     values[3] = Mode(values[3])
     return OptimizationRecord(*values)
 
@@ -91,9 +120,10 @@ def create_optimization(
     seed: int,
 ) -> int:
     (optimization_id,) = connection.execute("SELECT nextval('optimization_id_seq')").fetchone()  # type: ignore[misc]
+    now = _now()
     connection.execute(
-        "INSERT INTO optimization_runs VALUES (?, ?, ?, ?, ?, false, 0, 0, 0, ?, NULL, ?, "
-        "NULL, NULL, ?, NULL)",
+        f"INSERT INTO optimization_runs ({_COLUMNS}, {_WRITER}) VALUES "
+        "(?, ?, ?, ?, ?, false, 0, 0, 0, ?, NULL, ?, NULL, NULL, ?, NULL, ?, ?, ?, ?)",
         [
             optimization_id,
             scenario_id,
@@ -102,7 +132,9 @@ def create_optimization(
             json.dumps(targets, default=str),
             start_parameter_set_id,
             seed,
-            _now(),
+            now,
+            *_writer(),
+            now,
         ],
     )
     return int(optimization_id)
@@ -146,9 +178,9 @@ def update_progress(
     iterations: int,
 ) -> None:
     connection.execute(
-        "UPDATE optimization_runs SET simulations = ?, replays = ?, iterations = ? "
-        "WHERE optimization_id = ?",
-        [simulations, replays, iterations, optimization_id],
+        "UPDATE optimization_runs SET simulations = ?, replays = ?, iterations = ?, "
+        "heartbeat_at = ? WHERE optimization_id = ?",
+        [simulations, replays, iterations, _now(), optimization_id],
     )
 
 
@@ -178,10 +210,11 @@ def finish_optimization(
 
 
 def mark_running(connection: duckdb.DuckDBPyConnection, optimization_id: int) -> None:
-    """A resumed optimization runs again."""
+    """A resumed optimization runs again, written by this process."""
     connection.execute(
-        "UPDATE optimization_runs SET status = ? WHERE optimization_id = ?",
-        [OptimizationStatus.RUNNING, optimization_id],
+        "UPDATE optimization_runs SET status = ?, writer_host = ?, writer_pid = ?, "
+        "writer_started_at = ?, heartbeat_at = ? WHERE optimization_id = ?",
+        [OptimizationStatus.RUNNING, *_writer(), _now(), optimization_id],
     )
 
 
@@ -189,7 +222,8 @@ def load_optimization(
     connection: duckdb.DuckDBPyConnection, optimization_id: int
 ) -> OptimizationRecord:
     row = connection.execute(
-        f"SELECT {_COLUMNS} FROM optimization_runs WHERE optimization_id = ?", [optimization_id]
+        f"SELECT {_COLUMNS}, {_WRITER} FROM optimization_runs WHERE optimization_id = ?",
+        [optimization_id],
     ).fetchone()
     if row is None:
         raise UserError(
@@ -203,7 +237,8 @@ def list_optimizations(
 ) -> list[OptimizationRecord]:
     """The stored optimizations, newest first."""
     rows = connection.execute(
-        f"SELECT {_COLUMNS} FROM optimization_runs ORDER BY optimization_id DESC LIMIT ?",
+        f"SELECT {_COLUMNS}, {_WRITER} FROM optimization_runs "
+        "ORDER BY optimization_id DESC LIMIT ?",
         [limit],
     ).fetchall()
     return [_record(row) for row in rows]

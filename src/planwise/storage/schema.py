@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 4
-"""3 → 4 added `parameter_set_activations` (additive: upgraded in place, see database.py)."""
+"""3 → 4 added `parameter_set_activations` and the writer columns of `optimization_runs`
+(additive: upgraded in place, see database.py)."""
 MIGRATABLE_VERSIONS = frozenset({3})
 """Older versions whose upgrade only adds tables, views or columns: `SCHEMA_STATEMENTS` run
 again (every statement is idempotent) plus `BACKFILL_STATEMENTS` bring them up to date."""
@@ -255,6 +256,12 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP
     )""",
+    # Who is writing a running optimization, and when it last stored progress: a reader
+    # tells a live optimization from one whose process is gone ("interrupted").
+    "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_host VARCHAR",
+    "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_pid INTEGER",
+    "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_started_at DOUBLE",
+    "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMP",
     """CREATE TABLE IF NOT EXISTS optimization_iterations (
         optimization_id INTEGER NOT NULL,
         iteration INTEGER NOT NULL,
