@@ -24,11 +24,13 @@ from planwise.application.pipeline import NewRun, RunPurpose, store_new_run
 from planwise.application.progress import IterationFinished, ProgressListener, emit
 from planwise.application.views import project
 from planwise.application.workspace import Workspace
+from planwise.application.workspaces import current_user
 from planwise.config import Settings
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics, run_metrics
+from planwise.optimization.answer import change_summary, lever_changes, lever_warnings, verdict
 from planwise.optimization.diagnosis import diagnose, jacobian_at, robustness_rows, sensitivities
-from planwise.optimization.loop import search
+from planwise.optimization.loop import SearchReport, search
 from planwise.optimization.report import (
     IterationKind,
     IterationRecord,
@@ -36,8 +38,9 @@ from planwise.optimization.report import (
     OptimizationStatus,
     StopReason,
     TargetRow,
+    Verdict,
 )
-from planwise.optimization.solver import Component, Evaluation, SearchOutcome, evaluate_targets
+from planwise.optimization.solver import Component, Evaluation, evaluate_targets
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Mode, Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO
@@ -349,8 +352,8 @@ def optimize(
         current, planned = evaluator.simulate(
             start.space.start, IterationKind.START, store_as=start.parameter_set_id
         )
-        outcome = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
-        result = _finish(evaluator, outcome, planned, request.apply, started)
+        searched = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
+        result = _finish(evaluator, searched, planned, request.apply, started)
     if result.applied and result.scenario_id == DEFAULT_SCENARIO:
         refresh_levers_file(workspace)
     return result
@@ -410,8 +413,8 @@ def resume_optimization(
             IterationKind.RESUME,
             store_as=last.parameter_set_id,
         )
-        outcome = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
-        result = _finish(evaluator, outcome, planned, request.apply, started)
+        searched = search(evaluator, start.space, targets.mode, evaluator.budget, current, planned)
+        result = _finish(evaluator, searched, planned, request.apply, started)
     if result.applied and result.scenario_id == DEFAULT_SCENARIO:
         refresh_levers_file(workspace)
     return result
@@ -430,7 +433,7 @@ def _restore(targets: Targets, record: IterationRecord) -> Evaluation:
 
 def _finish(
     loop: _StoringEvaluator,
-    outcome: SearchOutcome,
+    searched: SearchReport,
     planned: PlannedRun,
     apply: bool,
     started: float,
@@ -449,8 +452,16 @@ def _finish(
         )
     loop.flush_replays()
     stop_reason, explanation = diagnose(
-        loop.space, loop.targets, best, jacobian, outcome, loop.simulations
+        loop.space, loop.targets, best, jacobian, searched.outcome, loop.simulations
     )
+    range_warnings = lever_warnings(loop.space, best.point, searched.in_range_best)
+    answer = verdict(converged, range_warnings)
+    if answer == Verdict.CONVERGED_WITH_WARNINGS:
+        outside = ", ".join(dict.fromkeys(warning.label for warning in range_warnings))
+        explanation += (
+            f" Only with a lever outside its usual range: {outside} (see the lever warnings)."
+        )
+    changes = lever_changes(loop.space, best.point)
     rows = [
         TargetRow(
             name=target.name,
@@ -486,6 +497,10 @@ def _finish(
         robustness_warning=warning,
         duration_seconds=0.0,
         ignored_keys=list(loop.targets.ignored),
+        verdict=answer,
+        lever_warnings=range_warnings,
+        changes=changes,
+        change_summary=change_summary(changes),
     )
     # The whole call: sensitivities and robustness included, up to the final write.
     result.duration_seconds = time.perf_counter() - started
@@ -495,7 +510,7 @@ def _finish(
         optimization_store.finish_optimization(
             connection,
             loop.optimization_id,
-            status=OptimizationStatus.CONVERGED if converged else OptimizationStatus.NOT_CONVERGED,
+            status=answer.status,
             converged=converged,
             best_parameter_set_id=best_set,
             stop_reason=stop_reason,
@@ -505,7 +520,9 @@ def _finish(
             connection, loop.optimization_id, loop.simulations, loop.replays, len(loop.records)
         )
         if apply:
-            parameter_store.activate_parameter_set(connection, best_set)
+            parameter_store.activate_parameter_set(
+                connection, best_set, activated_by=current_user()
+            )
             result.applied = True
     return result
 

@@ -3,32 +3,41 @@
 Running and storing simulations is the application layer's (`planwise.application.tuning`).
 """
 
-from planwise.optimization.loop import Evaluator, search
+from planwise.optimization.loop import Evaluator, SearchReport, search
 from planwise.optimization.report import (
+    ChangeKind,
     IterationKind,
     IterationRecord,
+    LeverChange,
+    LeverRangeWarning,
     OptimizationResult,
     OptimizationStatus,
     RobustnessRow,
     StopReason,
     TargetRow,
+    Verdict,
 )
 from planwise.optimization.targets import MODES, Mode, Priority, Target, Targets, load_targets
 
 __all__ = [
     "MODES",
+    "ChangeKind",
     "Evaluator",
     "IterationKind",
     "IterationRecord",
+    "LeverChange",
+    "LeverRangeWarning",
     "Mode",
     "OptimizationResult",
     "OptimizationStatus",
     "Priority",
     "RobustnessRow",
+    "SearchReport",
     "StopReason",
     "Target",
     "TargetRow",
     "Targets",
+    "Verdict",
     "load_targets",
     "search",
 ]

@@ -1,4 +1,5 @@
-"""What an optimization reports: per-target table, lever path, sensitivities, robustness."""
+"""What an optimization reports: verdict, per-target table, what changed, levers outside
+their usual range, lever path, sensitivities, robustness."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from typing import Any
 from planwise.optimization.targets import Mode
 
 __all__ = [
+    "ChangeKind",
     "IterationKind",
     "IterationRecord",
+    "LeverChange",
+    "LeverRangeWarning",
     "OptimizationResult",
     "OptimizationStatus",
     "RobustnessRow",
     "StopReason",
     "TargetRow",
+    "Verdict",
 ]
 
 
@@ -58,10 +63,79 @@ class OptimizationStatus(StrEnum):
 
     RUNNING = "running"
     CONVERGED = "converged"
+    CONVERGED_WITH_WARNINGS = "converged_with_warnings"
+    """Every target met, with a lever outside its usual range (see the lever warnings)."""
     NOT_CONVERGED = "not_converged"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     """Stored as running, but the process writing it is gone (derived when read)."""
+
+
+class Verdict(StrEnum):
+    """The answer in one word: met with every lever in its usual range, met only with a
+    lever outside it (shown amber), or not met."""
+
+    CONVERGED = "converged"
+    CONVERGED_WITH_WARNINGS = "converged_with_warnings"
+    NOT_CONVERGED = "not_converged"
+
+    @property
+    def converged(self) -> bool:
+        return self != Verdict.NOT_CONVERGED
+
+    @property
+    def status(self) -> OptimizationStatus:
+        """The stored status of a finished optimization with this verdict."""
+        return OptimizationStatus(self.value)
+
+
+class ChangeKind(StrEnum):
+    """How a lever family moved from the start to the answer."""
+
+    UNCHANGED = "unchanged"
+    SHIFT = "shift"  # the same change (pp for rates) at every level
+    SCALE = "scale"  # the same factor at every level: moves in proportion to the start
+    PER_LEVEL = "per_level"  # levels moved by different amounts
+
+
+@dataclass(frozen=True)
+class LeverRangeWarning:
+    """A lever the answer moved outside its usual range (its declared warning range).
+
+    `value` is the value farthest outside, `outside_by` its distance from the usual range
+    in the lever's unit (0.005 is 0.5 pp for a rate; a multiplier's difference otherwise),
+    `levels` the job levels outside, and `message` the whole plain sentence: the lever,
+    the levels, the value, the usual range, how far outside and why (the targets that
+    missed their tolerance at the best point inside the usual ranges).
+    """
+
+    lever: str
+    label: str
+    levels: tuple[int, ...]
+    value: float
+    usual_low: float
+    usual_high: float
+    outside_by: float
+    message: str
+    side: str = "below"  # "below" or "above" the usual range
+
+
+@dataclass(frozen=True)
+class LeverChange:
+    """What the answer did to one lever family, against the start (first simulated year).
+
+    `summary` is the plain phrase (`COLA 2.0% → 1.6% at every level`); `shift` is the
+    common change of a SHIFT, `scale` the common factor of a SCALE."""
+
+    lever: str
+    label: str
+    kind: ChangeKind
+    summary: str
+    levels: tuple[int, ...] = ()
+    before: tuple[float, ...] = ()
+    after: tuple[float, ...] = ()
+    shift: float | None = None
+    scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +202,15 @@ class OptimizationResult:
     duration_seconds: float
     applied: bool = False
     ignored_keys: list[str] = field(default_factory=list)
+    verdict: Verdict = Verdict.NOT_CONVERGED
+    """Follows `converged` when left out: CONVERGED_WITH_WARNINGS needs saying."""
+    lever_warnings: list[LeverRangeWarning] = field(default_factory=list)
+    changes: list[LeverChange] = field(default_factory=list)
+    change_summary: str = ""
+
+    def __post_init__(self) -> None:
+        if self.converged and self.verdict == Verdict.NOT_CONVERGED:
+            self.verdict = Verdict.CONVERGED
 
     @property
     def lever_path(self) -> list[dict[str, Any]]:
@@ -153,6 +236,26 @@ class OptimizationResult:
         fields["mode"] = Mode(report["mode"])
         fields["stop_reason"] = StopReason(report["stop_reason"])
         fields["target_rows"] = [TargetRow(**row) for row in report["target_rows"]]
+        # reports stored before verdicts and lever changes existed load with defaults
+        fields["verdict"] = Verdict(
+            report.get("verdict")
+            or (Verdict.CONVERGED if report["converged"] else Verdict.NOT_CONVERGED)
+        )
+        fields["lever_warnings"] = [
+            LeverRangeWarning(**{**warning, "levels": tuple(warning["levels"])})
+            for warning in report.get("lever_warnings") or []
+        ]
+        fields["changes"] = [
+            LeverChange(
+                **{
+                    **change,
+                    "kind": ChangeKind(change["kind"]),
+                    **{key: tuple(change.get(key) or ()) for key in ("levels", "before", "after")},
+                }
+            )
+            for change in report.get("changes") or []
+        ]
+        fields["change_summary"] = report.get("change_summary") or ""
         robustness = report.get("robustness")
         fields["robustness"] = (
             None if robustness is None else [RobustnessRow(**row) for row in robustness]

@@ -1,8 +1,14 @@
-"""The numerical core of the loop: residuals, Jacobians and bounded, damped least-squares steps.
+"""The numerical core of the loop: residuals, Jacobians and bounded, trust-region
+Gauss–Newton steps.
 
 Because of common random numbers the metrics are deterministic, nearly linear functions of
 the compensation levers, so a Gauss–Newton step on tolerance-scaled residuals, with
-bounds, priority weights and a mild pull toward the start, converges in a few steps.
+bounds, priority weights and a mild pull toward the start, converges in a few steps; a
+Broyden update keeps the Jacobian current at one evaluation per step. Where the
+directions of a phase are tied by linear inequalities (the order of a family's levels),
+each step solves the linearized problem under those inequalities exactly
+(`scipy.optimize.minimize` with SLSQP on the quadratic model), so every point tried keeps
+the order.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares, minimize
+from scipy.optimize import minimize
 
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics
+from planwise.optimization.space import LinearConstraints
 from planwise.optimization.targets import Mode, Target
 
 __all__ = [
@@ -47,7 +54,7 @@ class SearchOutcome(StrEnum):
 class ModeSettings:
     regularization: float  # pull toward the start, per typical change of a lever
     structure: float  # pull toward moving a family's levels together (keeps the structure)
-    step_scale: float  # the solver's variable scale (and so its first trust radius)
+    step_scale: float  # scales the first trust region (how far a first step may go)
     jacobians_per_solve: int  # replay budget of one inner solve, in Jacobians
 
 
@@ -182,6 +189,49 @@ class Subspace:
     lower: FloatArray
     upper: FloatArray
     typical: FloatArray
+    inequalities: FloatArray | None = None  # rows A with A @ y <= limits, beyond the box
+    limits: FloatArray | None = None
+
+    @classmethod
+    def within(
+        cls,
+        origin: FloatArray,
+        basis: FloatArray,
+        typical: FloatArray,
+        constraints: LinearConstraints,
+    ) -> Subspace:
+        """Directions `basis` from `origin`, inside `constraints` (which `origin` meets).
+
+        A row that involves one direction becomes a bound of it; a row that ties several
+        (the order of levels moved on their own) stays an inequality. Directions that
+        cannot move either way are dropped.
+        """
+        rows = constraints.matrix @ basis
+        slack = np.maximum(constraints.limit - constraints.matrix @ origin, 0.0)
+        involved = np.abs(rows) > 1e-15
+        count = involved.sum(axis=1)
+        lower = np.full(basis.shape[1], -np.inf)
+        upper = np.full(basis.shape[1], np.inf)
+        for row in np.flatnonzero(count == 1):
+            column = int(np.flatnonzero(involved[row])[0])
+            limit = slack[row] / rows[row, column]
+            if rows[row, column] > 0:
+                upper[column] = min(upper[column], limit)
+            else:
+                lower[column] = max(lower[column], limit)
+        lower, upper = np.minimum(lower, 0.0), np.maximum(upper, 0.0)
+        free = np.flatnonzero(upper > lower + 1e-12)
+        tied = rows[count > 1][:, free]
+        keep = np.abs(tied).max(axis=1, initial=0.0) > 1e-15
+        return cls(
+            origin,
+            basis[:, free],
+            lower[free],
+            upper[free],
+            typical[free],
+            tied[keep] if keep.any() else None,
+            slack[count > 1][keep] if keep.any() else None,
+        )
 
     @classmethod
     def per_variable(
@@ -191,34 +241,15 @@ class Subspace:
         basis = np.eye(len(origin))[:, free]
         return cls(origin, basis, (lower - origin)[free], (upper - origin)[free], typical[free])
 
-    @classmethod
-    def per_family(
-        cls,
-        origin: FloatArray,
-        lower: FloatArray,
-        upper: FloatArray,
-        typical: FloatArray,
-        families: Sequence[str],
-    ) -> Subspace:
-        """One common shift per family: the levels of a family move together."""
-        labels = np.asarray(families, dtype=object)
-        columns, low, high, scale = [], [], [], []
-        for family in dict.fromkeys(families):
-            members = labels == family
-            can_low = float(np.max((lower - origin)[members]))
-            can_high = float(np.min((upper - origin)[members]))
-            if can_high <= can_low + 1e-12:
-                continue
-            columns.append(members.astype(np.float64))
-            low.append(can_low)
-            high.append(can_high)
-            scale.append(float(np.mean(typical[members])))
-        basis = np.array(columns).T.reshape(len(origin), len(columns))
-        return cls(origin, basis, np.array(low), np.array(high), np.array(scale))
-
     @property
     def dimensions(self) -> int:
         return int(self.basis.shape[1])
+
+    def feasible(self, y: FloatArray) -> bool:
+        inside = bool(np.all(y >= self.lower) and np.all(y <= self.upper))
+        if self.inequalities is None or self.limits is None:
+            return inside
+        return inside and bool(np.all(self.inequalities @ y <= self.limits + _FEASIBLE))
 
 
 def solve(
@@ -230,73 +261,244 @@ def solve(
     subspace: Subspace,
     mode: ModeSettings,
     max_evaluations: int,
-    method: str = "least_squares",
+    method: str = "gauss_newton",
 ) -> SolveOutcome:
-    """Bounded, damped least squares on the priority-weighted, tolerance-scaled residuals.
+    """Minimize Σ wᵢ rᵢ² + λ ‖(x − x₀)/s‖² + μ Σ (level shift − the family's mean shift)²/s²
+    over the subspace, inside its box and inequalities, on the priority-weighted,
+    tolerance-scaled residuals; stop as soon as an evaluation meets every tolerance. The
+    structure term keeps a family's levels moving together unless the targets need
+    otherwise, which keeps rank statistics such as the median merit smooth in the levers.
 
-    `scipy.optimize.least_squares` (trust-region reflective, bounds) minimizes
-    Σ wᵢ rᵢ² + λ ‖(x − x₀)/s‖² + μ Σ (level shift − the family's mean shift)²/s² over the
-    subspace; it stops as soon as an evaluation meets every tolerance. The structure term
-    keeps a family's levels moving together unless the targets need otherwise, which keeps
-    rank statistics such as the median merit smooth in the levers.
-
-    `method="powell"` minimizes the same objective without derivatives (scipy's bounded
-    Powell): its line searches cross the steps of a rank statistic (the median merit jumps
-    when the median moves to another level) where finite differences only see a flat slope.
+    `method="gauss_newton"` (trust region, see `_gauss_newton`) suits residuals that are
+    nearly linear in the levers, as common random numbers make them. `method="powell"`
+    minimizes the same objective without derivatives (scipy's bounded Powell): its line
+    searches cross the steps of a rank statistic (the median merit jumps when the median
+    moves to another level) where finite differences only see a flat slope; it needs a
+    box-only subspace, and a subspace with inequalities is always solved by Gauss–Newton.
     """
-    root_weights = np.sqrt(current.weights)
-    pull = math.sqrt(mode.regularization)
-    structure = math.sqrt(mode.structure) * _structure_matrix(np.asarray(families, dtype=object))
-    best = current
-    used = 0
-
-    def residuals(y: FloatArray) -> FloatArray:
-        nonlocal best, used
-        if used >= max_evaluations:
-            raise _BudgetSpentError
-        used += 1
-        point = subspace.origin + subspace.basis @ y
-        evaluation = evaluate(point)
-        if evaluation.converged:
-            raise _FoundError(evaluation)
-        if evaluation.cost < best.cost:
-            best = evaluation
-        offset = (point - start) / typical
-        return np.concatenate(
-            [root_weights * evaluation.residuals, pull * offset, structure @ offset]
-        )
-
     if subspace.dimensions == 0 or max_evaluations < 2:
-        return SolveOutcome(best, exhausted=True)
-    if method == "powell":
-        try:
-            polished = minimize(
-                lambda y: float(np.sum(residuals(y) ** 2)),
-                np.zeros(subspace.dimensions),
-                method="Powell",
-                bounds=list(zip(subspace.lower, subspace.upper, strict=True)),
-                options={"maxfev": max_evaluations, "xtol": 1e-4, "ftol": 1e-6},
-            )
-        except _FoundError as found:
-            return SolveOutcome(found.evaluation, exhausted=False)
-        except _BudgetSpentError:
-            return SolveOutcome(best, exhausted=True)
-        return SolveOutcome(best, exhausted=not polished.success)
+        return SolveOutcome(current, exhausted=True)
+    problem = _Problem(evaluate, current, start, typical, families, subspace, mode, max_evaluations)
     try:
-        fit = least_squares(
-            residuals,
-            np.zeros(subspace.dimensions),
-            bounds=(subspace.lower, subspace.upper),
-            method="trf",
-            x_scale=subspace.typical * mode.step_scale,
-            diff_step=subspace.typical,
-            max_nfev=max_evaluations,
-            ftol=1e-10,
-            xtol=1e-10,
-            gtol=1e-10,
-        )
+        if method == "powell" and subspace.inequalities is None:
+            return _powell(problem)
+        return _gauss_newton(problem)
     except _FoundError as found:
         return SolveOutcome(found.evaluation, exhausted=False)
     except _BudgetSpentError:
-        return SolveOutcome(best, exhausted=True)
-    return SolveOutcome(best, exhausted=fit.status == 0)
+        return SolveOutcome(problem.best, exhausted=True)
+
+
+class _Problem:
+    """One solve: evaluations counted against the budget, the best one kept, and the
+    penalties (pull toward the start, level structure) as functions of the subspace's y."""
+
+    def __init__(
+        self,
+        evaluate: Callable[[FloatArray], Evaluation],
+        current: Evaluation,
+        start: FloatArray,
+        typical: FloatArray,
+        families: Sequence[str],
+        subspace: Subspace,
+        mode: ModeSettings,
+        max_evaluations: int,
+    ) -> None:
+        self.evaluate = evaluate
+        self.current = current
+        self.best = current
+        self.subspace = subspace
+        self.mode = mode
+        self.max_evaluations = max_evaluations
+        self.used = 0
+        self.weights = np.sqrt(current.weights)
+        self.start = start
+        self.typical = typical
+        pull = math.sqrt(mode.regularization)
+        structure = math.sqrt(mode.structure) * _structure_matrix(
+            np.asarray(families, dtype=object)
+        )
+        self.penalty_matrix = np.vstack([pull * np.eye(len(start)), structure])
+        scaled_basis = subspace.basis / typical[:, None]
+        self.penalty_jacobian = self.penalty_matrix @ scaled_basis
+
+    def measure(self, y: FloatArray) -> Evaluation:
+        if self.used >= self.max_evaluations:
+            raise _BudgetSpentError
+        self.used += 1
+        evaluation = self.evaluate(self.subspace.origin + self.subspace.basis @ y)
+        if evaluation.converged:
+            raise _FoundError(evaluation)
+        if evaluation.cost < self.best.cost:
+            self.best = evaluation
+        return evaluation
+
+    def penalties(self, y: FloatArray) -> FloatArray:
+        offset = (self.subspace.origin + self.subspace.basis @ y - self.start) / self.typical
+        return np.asarray(self.penalty_matrix @ offset, dtype=np.float64)
+
+    def objective(self, evaluation: Evaluation, y: FloatArray) -> float:
+        fit, pulled = self.weights * evaluation.residuals, self.penalties(y)
+        return float(fit @ fit + pulled @ pulled)
+
+
+def _powell(problem: _Problem) -> SolveOutcome:
+    subspace = problem.subspace
+    polished = minimize(
+        lambda y: problem.objective(problem.measure(y), y),
+        np.zeros(subspace.dimensions),
+        method="Powell",
+        bounds=list(zip(subspace.lower, subspace.upper, strict=True)),
+        options={"maxfev": problem.max_evaluations, "xtol": 1e-4, "ftol": 1e-6},
+    )
+    return SolveOutcome(problem.best, exhausted=not polished.success)
+
+
+_FEASIBLE = 1e-14  # rounding allowed on an inequality (lever values are O(0.01–1))
+_FIRST_RADIUS = 10.0  # the first trust region, in typical steps (times the mode's step scale)
+_SMALLEST_RADIUS = 1e-4
+_DAMPING = 1e-8  # keeps the model's normal equations well posed when a direction is inert
+
+
+def _gauss_newton(problem: _Problem) -> SolveOutcome:
+    """Trust-region Gauss–Newton inside the box and the inequalities of the subspace: each
+    step minimizes the linearized objective under the constraints and within the trust
+    region, so every point evaluated meets them. The Jacobian comes from forward (or, at
+    a constraint, backward) differences and is kept current by Broyden updates, one
+    evaluation per step; a step that does not lower the objective shrinks the region,
+    and when the region collapses on a fresh Jacobian the solve has stalled (a
+    constrained optimum)."""
+    subspace = problem.subspace
+    steps = subspace.typical
+    y = np.zeros(subspace.dimensions)
+    at = problem.current
+    value = problem.objective(at, y)
+    first_radius = _FIRST_RADIUS * problem.mode.step_scale
+    radius = first_radius
+    model = _jacobian(problem, y, at)
+    accepted_since_fresh = 0
+    while True:
+        delta = _model_step(
+            problem.weights * at.residuals,
+            problem.penalties(y),
+            problem.weights[:, None] * model,
+            problem.penalty_jacobian,
+            radius,
+            subspace,
+            y,
+        )
+        length = float(np.max(np.abs(delta / steps), initial=0.0))
+        if length < 1e-6 or radius < _SMALLEST_RADIUS:
+            if accepted_since_fresh == 0:
+                return SolveOutcome(problem.best, exhausted=False)
+            model, accepted_since_fresh = _jacobian(problem, y, at), 0
+            radius = max(radius, first_radius / 10)
+            continue
+        trial_y = y + delta
+        trial = problem.measure(trial_y)
+        change = trial.residuals - at.residuals - model @ delta
+        model = model + np.outer(change, delta) / float(delta @ delta)
+        trial_value = problem.objective(trial, trial_y)
+        if trial_value < value * (1 - 1e-12):
+            y, at, value = trial_y, trial, trial_value
+            accepted_since_fresh += 1
+            if length >= 0.9 * radius:
+                radius *= 2
+        else:
+            radius = length / 4
+
+
+def _jacobian(problem: _Problem, y: FloatArray, at: Evaluation) -> FloatArray:
+    """Finite differences of the residuals along each direction, staying feasible."""
+    subspace = problem.subspace
+    columns = np.zeros((len(at.components), subspace.dimensions))
+    for column in range(subspace.dimensions):
+        delta = _probe_step(subspace, y, column, float(subspace.typical[column]))
+        if delta == 0.0:
+            continue
+        probe = y.copy()
+        probe[column] += delta
+        columns[:, column] = (problem.measure(probe).residuals - at.residuals) / delta
+    return columns
+
+
+def _probe_step(subspace: Subspace, y: FloatArray, column: int, step: float) -> float:
+    """A finite-difference step along one direction that stays inside the constraints:
+    forward if it can, else backward, else as far as the roomier side allows."""
+    room = []
+    for sign in (1.0, -1.0):
+        probe = y.copy()
+        probe[column] += sign * step
+        if subspace.feasible(probe):
+            return sign * step
+        room.append(sign * _room(subspace, y, column, sign))
+    widest = max(room, key=abs)
+    return widest if abs(widest) >= 1e-3 * step else 0.0
+
+
+def _room(subspace: Subspace, y: FloatArray, column: int, sign: float) -> float:
+    """How far `y` can move along ±direction `column` inside the constraints."""
+    room = float(
+        subspace.upper[column] - y[column] if sign > 0 else y[column] - subspace.lower[column]
+    )
+    if subspace.inequalities is not None and subspace.limits is not None:
+        rates = sign * subspace.inequalities[:, column]
+        slack = np.maximum(subspace.limits - subspace.inequalities @ y, 0.0)
+        binding = rates > 0
+        if binding.any():
+            room = min(room, float(np.min(slack[binding] / rates[binding])))
+    return max(room, 0.0)
+
+
+def _model_step(
+    residuals: FloatArray,
+    penalties: FloatArray,
+    jacobian: FloatArray,
+    penalty_jacobian: FloatArray,
+    radius: float,
+    subspace: Subspace,
+    y: FloatArray,
+) -> FloatArray:
+    """The step minimizing ‖r + J δ‖² + ‖p + P δ‖² under the subspace's box and
+    inequalities, at most `radius` typical steps s along each direction (a small convex
+    QP, solved in units of s), shortened if rounding left it a hair outside an inequality."""
+    steps = subspace.typical
+    model = jacobian * steps
+    penalty_model = penalty_jacobian * steps
+    norm = 1.0 + float(residuals @ residuals + penalties @ penalties)
+
+    def value(u: FloatArray) -> float:
+        fit, pulled = residuals + model @ u, penalties + penalty_model @ u
+        return float(fit @ fit + pulled @ pulled + _DAMPING * (u @ u)) / norm
+
+    def gradient(u: FloatArray) -> FloatArray:
+        fit, pulled = residuals + model @ u, penalties + penalty_model @ u
+        total = model.T @ fit + penalty_model.T @ pulled + _DAMPING * u
+        return np.asarray(2 * total / norm, dtype=np.float64)
+
+    low = np.maximum((subspace.lower - y) / steps, -radius)
+    high = np.minimum((subspace.upper - y) / steps, radius)
+    constraints = []
+    if subspace.inequalities is not None and subspace.limits is not None:
+        rows = subspace.inequalities * steps
+        slack = np.maximum(subspace.limits - subspace.inequalities @ y, 0.0)
+        constraints.append(
+            {"type": "ineq", "fun": lambda u: slack - rows @ u, "jac": lambda u: -rows}
+        )
+    found = minimize(
+        value,
+        np.zeros(subspace.dimensions),
+        jac=gradient,
+        method="SLSQP",
+        bounds=list(zip(np.minimum(low, 0.0), np.maximum(high, 0.0), strict=True)),
+        constraints=constraints,
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    delta = np.clip(found.x * steps, subspace.lower - y, subspace.upper - y)
+    if subspace.inequalities is not None and subspace.limits is not None:
+        slack = np.maximum(subspace.limits - subspace.inequalities @ y, 0.0)
+        growth = subspace.inequalities @ delta
+        over = growth > slack + _FEASIBLE
+        if over.any():
+            delta = delta * float(np.min(slack[over] / growth[over]))
+    return np.asarray(delta, dtype=np.float64)
