@@ -4,12 +4,14 @@ Each case runs in a fresh subprocess (so peak memory is the case's own) and repo
 median of several repeats. Usage:
 
     python benchmarks/run.py --output benchmarks/results/latest.json [--repeats 5] [--quick]
+    python benchmarks/run.py --case cli_help   # `planwise --help` against `import numpy`
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -138,7 +140,49 @@ def _optimize(employees: int, repeats: int) -> dict[str, Any]:
     return results
 
 
-CASES = {"engine": _engine, "store": _store, "optimize": _optimize}
+HELP_RATIO_LIMIT = 2.5
+"""`planwise --help` may take at most this many times `python -c "import numpy"` (issue 14)."""
+
+
+def _cli_help(employees: int, repeats: int) -> dict[str, Any]:
+    """Whole-process wall time of `planwise --help` against `python -c "import numpy"`, run
+    in turn (A B A B …, after one warm-up pair) so a drift of the machine hits both alike."""
+    del employees  # the help does not depend on a census
+    script = Path(sys.executable).with_name("planwise")
+    help_command = (
+        [str(script), "--help"]
+        if script.exists()
+        else [sys.executable, "-c", "from planwise.cli import main; main()", "--help"]
+    )
+    commands = {
+        "planwise_help": help_command,
+        "import_numpy": [sys.executable, "-c", "import numpy"],
+    }
+    environment = {**os.environ, "COLUMNS": "80"}
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(max(repeats, 5) + 1):
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True, env=environment)
+            seconds[name].append(time.perf_counter() - started)
+    for runs in seconds.values():
+        del runs[0]  # the warm-up
+    ratios = [a / b for a, b in zip(seconds["planwise_help"], seconds["import_numpy"], strict=True)]
+    ratio = statistics.median(ratios)
+    return {
+        "planwise_help_seconds_median": statistics.median(seconds["planwise_help"]),
+        "import_numpy_seconds_median": statistics.median(seconds["import_numpy"]),
+        "ratio_median": ratio,
+        "ratio_limit": HELP_RATIO_LIMIT,
+        "within_limit": ratio <= HELP_RATIO_LIMIT,
+        "planwise_help_seconds_all": seconds["planwise_help"],
+        "import_numpy_seconds_all": seconds["import_numpy"],
+    }
+
+
+CASES = {"engine": _engine, "store": _store, "optimize": _optimize, "cli_help": _cli_help}
+SIZE_FREE = frozenset({"cli_help"})
+"""Cases that do not depend on the census size: run once, under their own name."""
 
 
 def _child(case: str, employees: int, repeats: int) -> None:
@@ -164,13 +208,13 @@ def main() -> None:
     report: dict[str, Any] = {
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "cpus": len(os.sched_getaffinity(0)),
         "years": YEARS,
         "repeats": arguments.repeats,
         "results": {},
     }
     for case in cases:
-        for employees in sizes:
+        for employees in sizes[:1] if case in SIZE_FREE else sizes:
             repeats = arguments.repeats if case != "optimize" else max(1, arguments.repeats // 2)
             output = subprocess.run(
                 [sys.executable, __file__, "--child", case, str(employees), str(repeats)],
@@ -179,8 +223,9 @@ def main() -> None:
                 text=True,
             ).stdout
             result = json.loads(output.strip().splitlines()[-1])
-            report["results"][f"{case}_{employees}"] = result
-            print(f"{case} {employees:>7}: {json.dumps(result)[:300]}", file=sys.stderr)
+            name = case if case in SIZE_FREE else f"{case}_{employees}"
+            report["results"][name] = result
+            print(f"{name}: {json.dumps(result)[:300]}", file=sys.stderr)
     text = json.dumps(report, indent=2)
     if arguments.output:
         arguments.output.parent.mkdir(parents=True, exist_ok=True)

@@ -32,11 +32,22 @@ class Problem:
     row: int | None = None
     column: str | None = None
     value: object = None
+    employee_id: str | None = None
+    """The employee the row holds (a census row); "" when its employee_id is empty."""
 
     def describe(self) -> str:
+        """Where, what and the value: `row 7 (employee E123), column 'hire_date': …`.
+
+        >>> Problem("r", "hire_date is required", row=7, column="hire_date",
+        ...         employee_id="E123").describe()
+        "row 7 (employee E123), column 'hire_date': hire_date is required"
+        """
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            who = ""
+            if self.employee_id is not None:
+                who = f" (employee {self.employee_id})" if self.employee_id else " (no employee_id)"
+            where.append(f"row {self.row}{who}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         prefix = ", ".join(where)

@@ -152,7 +152,10 @@ def test_each_rule_rejects_the_file_naming_row_column_and_allowed_values(
     assert (problem.rule, problem.row, problem.column) == (rule, 3, column)
     assert allowed in problem.message
     report = str(error)
-    assert f"row 3, column '{column}'" in report
+    # The row names its employee (issue 14), or says it has none.
+    employee = "no employee_id" if rule == "empty_employee_id" else "employee E2"
+    assert problem.employee_id == ("" if rule == "empty_employee_id" else "E2")
+    assert f"row 3 ({employee}), column '{column}'" in report
     assert "header is row 1" in report
     assert "nothing was stored" in report
 

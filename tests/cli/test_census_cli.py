@@ -67,7 +67,7 @@ def test_a_bad_census_is_rejected_whole_with_row_and_column(workspace: Path) -> 
     code, _, stderr = invoke("census", "import", str(path), "--workspace", str(workspace))
 
     assert code == 1
-    assert "row 3, column 'annual_salary'" in stderr
+    assert "row 3 (employee E2), column 'annual_salary'" in stderr
     assert "positive number" in stderr and "nothing was stored" in stderr
     assert "Traceback" not in stderr
     assert digest(workspace / "planwise.duckdb") == before
@@ -100,7 +100,7 @@ def test_keep_latest_imports_and_says_how_many_rows_were_dropped(workspace: Path
     )
     assert code == 0, stderr
     assert "Dropped 1 duplicate employee_id row(s)" in stderr
-    assert "row 2 (E1, kept row 4)" in stderr
+    assert "row 2 (employee E1, kept row 4)" in stderr
     assert [row[1:] for row in census_versions(workspace)] == [(2, 2, True)]
 
 
@@ -114,7 +114,7 @@ def test_validate_checks_without_storing(workspace: Path) -> None:
 
     code, _, stderr = invoke("census", "validate", str(bad), "--workspace", str(workspace))
     assert code == 1
-    assert "row 3, column 'annual_salary'" in stderr
+    assert "row 3 (employee E2), column 'annual_salary'" in stderr
     assert digest(workspace / "planwise.duckdb") == before
 
 

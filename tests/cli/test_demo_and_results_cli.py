@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from planwise.cli import app
+from planwise.cli._common import metric_text
+from planwise.metrics import METRICS
 
 runner = CliRunner()
 
@@ -18,8 +20,11 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workspace = tmp_path_factory.mktemp("demo") / "ws"
-    result = runner.invoke(app, ["demo", "--employees", "1500", "--workspace", str(workspace)])
+    result = runner.invoke(
+        app, ["demo", "--employees", "1500", "--workspace", str(workspace)], env={"COLUMNS": "80"}
+    )
     assert result.exit_code == 0, result.output
+    (workspace.parent / "demo_stdout.txt").write_text(result.stdout, encoding="utf-8")
     return workspace
 
 
@@ -39,6 +44,26 @@ def test_demo_prints_metrics_and_a_converged_target_table(demo_workspace: Path) 
     )
     assert shown.exit_code == 0, shown.output
     assert "Every target is within tolerance" in shown.stdout
+
+
+def test_demo_at_80_columns_shows_every_label_and_value_whole(demo_workspace: Path) -> None:
+    # Issue 14: `COLUMNS=80 planwise demo` shows no truncated name or value.
+    shown = (demo_workspace.parent / "demo_stdout.txt").read_text(encoding="utf-8")
+    assert "…" not in shown
+    stored = json.loads(
+        runner.invoke(app, ["results", "--run", "1", "--json", "-w", str(demo_workspace)]).stdout
+    )
+    lines = shown.splitlines()
+    for name, spec in METRICS.items():
+        row = next(line for line in lines if line.startswith(spec.label + "  "))
+        values = (
+            [stored["metrics"][str(year)][name] for year in stored["years"]]
+            if spec.per_year
+            else [stored["horizon"][name]]
+        )
+        assert row[len(spec.label) :].split() == [metric_text(name, v) for v in values], row
+    assert "Optimization 1 · Balanced mode · converged" in shown
+    assert "planwise optimize apply 1" in shown and "rollback" not in shown
 
 
 def test_results_json_has_every_year_and_metric(demo_workspace: Path) -> None:

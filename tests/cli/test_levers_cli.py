@@ -75,7 +75,9 @@ def test_set_stores_a_new_set_and_shows_what_changed(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Stored parameter set 2 (edit, parent 1)" in result.stderr
     assert "comp_levers.csv" in result.stderr  # the default scenario's export was refreshed
-    assert "merit_base" in result.stdout
+    # What a simulation uses differently, in plain words (issue 14): label, level name, pp.
+    assert "Merit" in result.stdout and "Staff" in result.stdout and "+1.0 pp" in result.stdout
+    assert "merit_base" not in result.stdout
     shown = planwise_json(workspace, "levers", "show")
     level_1 = {
         row["fiscal_year"]: row["parameter_value"]
@@ -166,8 +168,10 @@ def test_validate_lists_warnings_and_errors(workspace: Path, tmp_path: Path) -> 
     path.write_text("\n".join(lines) + "\n")
     warned = planwise(workspace, "levers", "validate", str(path))
     assert warned.exit_code == 0, warned.output
-    assert "Warning: row 2, column 'parameter_value'" in warned.stderr
+    # One line per lever and side (issue 14), then the file rows it concerns.
+    assert "Warning: Merit 9.0% at level 1 in 2025 is above the usual range" in warned.stderr
     assert "budget risk" in warned.stderr
+    assert "outside the usual range: 2." in warned.stderr
     lines[2] = lines[2].replace(",0.040,", ",0.40,")  # an error
     path.write_text("\n".join(lines) + "\n")
     report = json.loads(planwise(workspace, "levers", "validate", str(path), "--json").stdout)
@@ -181,10 +185,16 @@ def test_validate_lists_warnings_and_errors(workspace: Path, tmp_path: Path) -> 
 def test_diff_and_rollback(workspace: Path) -> None:
     planwise_json(workspace, "levers", "set", "promotion_raise", "0.15")
     diff = planwise_json(workspace, "levers", "diff", "1", "2")
-    assert {d["kind"] for d in diff["differences"]} == {"changed", "added"}
+    # Resolved values older → newer over runs of years (issue 14): no "added" rows with None.
+    assert {d["kind"] for d in diff["differences"]} == {"changed"}
     assert {d["parameter_name"] for d in diff["differences"]} == {"promotion_raise"}
+    assert {(d["first_year"], d["last_year"]) for d in diff["differences"]} == {(2025, 2029)}
+    assert all(d["before"] is not None and d["after"] is not None for d in diff["differences"])
+    assert planwise_json(workspace, "levers", "diff", "2", "1") == diff  # either order
     table = planwise(workspace, "levers", "diff", "1", "2")
     assert "Set 1 (default) → set 2 (default)" in table.stdout
+    assert "Promotion raise  Every level  2025–2029" in table.stdout
+    assert "None" not in table.stdout
     rolled = planwise(workspace, "levers", "rollback", "1")
     assert rolled.exit_code == 0, rolled.output
     assert "Stored parameter set 3 (rollback, parent 1)" in rolled.stderr

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         import_census,
         validate_census_file,
     )
+    from planwise.application.labels import WORDS, lever_key_label, plain_word
     from planwise.application.levers import (
         EditLeversRequest,
         ExportLeversRequest,
@@ -127,6 +128,9 @@ _MODULES: dict[str, str] = {
     "generate_census": "planwise.application.census",
     "import_census": "planwise.application.census",
     "validate_census_file": "planwise.application.census",
+    "WORDS": "planwise.application.labels",
+    "lever_key_label": "planwise.application.labels",
+    "plain_word": "planwise.application.labels",
     "CreateScenarioRequest": "planwise.application.scenarios",
     "EditLeversRequest": "planwise.application.levers",
     "ExportLeversRequest": "planwise.application.levers",
@@ -201,6 +205,7 @@ _MODULES: dict[str, str] = {
 
 __all__ = [
     "MAX_YEARS",
+    "WORDS",
     "WORKSPACE_ENV",
     "ActiveCensus",
     "AnalyticsBuilder",
@@ -267,6 +272,7 @@ __all__ = [
     "import_levers",
     "init_workspace",
     "lever_history",
+    "lever_key_label",
     "lever_view",
     "list_optimizations",
     "list_runs",
@@ -275,6 +281,7 @@ __all__ = [
     "optimize",
     "parameter_set_summaries",
     "parse_analytics",
+    "plain_word",
     "project",
     "project_change",
     "resume_optimization",

@@ -389,7 +389,7 @@ def _validate(
         "derived from the salary bands; give a job_level or an annual_salary",
     )
 
-    problems, counts = _problems(violations)
+    problems, counts = _problems(violations, ids)
     if problems:
         raise CensusRejected(str(path), problems, counts)
 
@@ -432,8 +432,11 @@ def _dropped_report(ids: pd.Series, drop: pd.Series) -> tuple[DroppedDuplicate, 
     )
 
 
-def _problems(violations: list[_Violation]) -> tuple[list[Problem], dict[str, int]]:
-    """Counts per rule, and up to 20 examples per rule interleaved so every rule shows early."""
+def _problems(violations: list[_Violation], ids: pd.Series) -> tuple[list[Problem], dict[str, int]]:
+    """Counts per rule, and up to 20 examples per rule interleaved so every rule shows early.
+
+    Each example names the row's employee (`ids`: employee_id by row), or says the row has
+    no employee_id."""
     counts: dict[str, int] = {}
     examples: dict[str, list[Problem]] = {}
     for violation in violations:
@@ -446,6 +449,7 @@ def _problems(violations: list[_Violation]) -> tuple[list[Problem], dict[str, in
         for row in mask.index[mask.to_numpy()][: MAX_EXAMPLES_PER_RULE - len(found)]:
             message = violation.message
             value = violation.shown[row]
+            employee_id = ids.get(row)
             found.append(
                 Problem(
                     violation.rule,
@@ -453,6 +457,9 @@ def _problems(violations: list[_Violation]) -> tuple[list[Problem], dict[str, in
                     row=int(row),
                     column=violation.column,
                     value=None if pd.isna(value) else str(value),
+                    employee_id=""
+                    if employee_id is None or pd.isna(employee_id)
+                    else str(employee_id),
                 )
             )
     by_rule = [sorted(found, key=lambda p: p.row or 0) for found in examples.values()]

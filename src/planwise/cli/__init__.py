@@ -1,4 +1,9 @@
-"""`planwise`: the scripting surface. Each command is its options plus one call into the core."""
+"""`planwise`: the scripting surface. Each command is its options plus one call into the core.
+
+Importing the CLI loads Typer and the lever declarations only; each command imports what it
+uses when it runs, so `planwise --help` never loads pandas, the store, dbt, Dagster or
+Streamlit.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,30 @@ import typer
 
 from planwise import application
 from planwise.cli._common import (
+    DEFAULT_SCENARIO,
     JsonOption,
     WorkspaceOption,
     command,
     emit_json,
-    metrics_table,
-    stderr,
-    stdout,
+    metrics_tables,
+    print_tables,
+    say,
     workspace_at,
     year_progress,
 )
 from planwise.cli.analytics import analytics_app
 from planwise.cli.census import census_app
 from planwise.cli.levers import levers_app
-from planwise.cli.optimize import EXIT_NOT_CONVERGED, optimize_app, render_result
+from planwise.cli.optimize import (
+    EXIT_NOT_CONVERGED,
+    optimize_app,
+    render_result,
+    workspace_option,
+)
 from planwise.cli.orchestration import register as register_dagster
-from planwise.cli.results import render_comparison, render_results
+from planwise.cli.results import CSV_HELP, render_comparison, render_results
 from planwise.cli.ui import register as register_ui
 from planwise.errors import UserError
-from planwise.parameters.levers import DEFAULT_SCENARIO
-from planwise_dbt import DbtBuilder
 
 __all__ = ["app", "main"]
 
@@ -55,7 +64,7 @@ def init(workspace: WorkspaceOption = None) -> None:
     chosen = workspace_at(workspace)
     created = application.init_workspace(chosen).created
     verb = "Created" if created else "Already initialized:"
-    stderr.print(f"{verb} workspace {chosen.root}")
+    say(f"{verb} workspace {chosen.root}")
 
 
 @command(app, "simulate")
@@ -101,13 +110,18 @@ def simulate(
             }
         )
         return
-    stdout.print(metrics_table(run.metrics, f"Run {run.run_id} · scenario {run.scenario_id}"))
-    stderr.print(
+    print_tables(metrics_tables(run.metrics, f"Run {run.run_id} · scenario {run.scenario_id}"))
+    say(
         f"Stored run {run.run_id} in {run.total_seconds:.2f} s (engine {run.engine_seconds:.2f} s)."
     )
 
 
-@command(app, "results")
+@command(
+    app,
+    "results",
+    help=f"Print a stored run's metrics per year (or compare two runs).\n\n{CSV_HELP}",
+    short_help="Print a stored run's metrics per year (or compare two runs).",
+)
 def results(
     run: Annotated[int | None, typer.Option("--run", help="Run id (default: the latest).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
@@ -118,7 +132,6 @@ def results(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Print a stored run's metrics per year (or compare two runs)."""
     chosen = workspace_at(workspace)
     fmt = "json" if json_output else output_format
     if fmt not in ("table", "csv", "json"):
@@ -135,25 +148,30 @@ def demo(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The main job on built-in demo data: init, demo census, simulate, optimize, analytics."""
+    from planwise.cli._common import level_names, out
+    from planwise_dbt import DbtBuilder
+
     chosen = workspace_at(workspace)
     application.init_workspace(chosen)
     census = application.generate_census(
         chosen, application.GenerateCensusRequest(employees, DEMO_SEED)
     )
-    stderr.print(f"Demo census: {census.rows:,} employees ({census.census_id}).")
+    say(f"Demo census: {census.rows:,} employees ({census.census_id}).")
     run = application.simulate(chosen, application.SimulateRequest())
-    stdout.print(metrics_table(run.metrics, f"Demo run {run.run_id}: {census.rows:,} employees"))
-    stderr.print(f"Simulated and stored in {run.total_seconds:.2f} s.")
-    stderr.print(f"Optimizing the levers to the demo targets in {chosen.targets_path} …")
+    print_tables(metrics_tables(run.metrics, f"Demo run {run.run_id}: {census.rows:,} employees"))
+    say(f"Simulated and stored in {run.total_seconds:.2f} s.")
+    say(f"Optimizing the levers to the demo targets in {chosen.targets_path}.")
     result = application.optimize(chosen, application.OptimizeRequest(chosen.targets_path))
-    render_result(result)
-    stderr.print("Building the dbt marts and running their data tests …")
+    out().print()
+    render_result(result, level_names(chosen), workspace_option(workspace))
+    say("Building the dbt marts and running their data tests.")
     analytics = application.build_analytics(chosen, application.AnalyticsRequest(), DbtBuilder())
-    stdout.print(
-        f"Analytics: {len(analytics.models_built)} models, {len(analytics.tests_passed)} data "
-        f"tests passed, {len(analytics.tests_failed)} failed ({analytics.seconds:.1f} s)."
+    out().print(
+        f"\nAnalytics: {len(analytics.models_built)} models, {len(analytics.tests_passed)} data "
+        f"tests passed, {len(analytics.tests_failed)} failed ({analytics.seconds:.1f} s).",
+        markup=False,
     )
-    stderr.print(f"Workspace: {chosen.root}")
+    say(f"Workspace: {chosen.root}")
     if analytics.tests_failed or analytics.errors:
         failed = ", ".join(analytics.tests_failed + analytics.errors)
         raise UserError(f"The analytics build failed: {failed}.")

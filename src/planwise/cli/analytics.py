@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from planwise.application import (
-    AnalyticsRequest,
-    AnalyticsResult,
-    ProgressEvent,
-    StepFinished,
-    build_analytics,
-    parse_analytics,
-)
+from planwise import application
 from planwise.cli._common import (
     JsonOption,
     WorkspaceOption,
     command,
     emit_json,
-    stderr,
-    stdout,
+    err,
+    new_table,
+    out,
+    say,
     workspace_at,
 )
 from planwise.errors import UserError
-from planwise_dbt import DbtBuilder
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from planwise.application import AnalyticsResult, ProgressEvent, StepFinished
 
 __all__ = ["analytics_app"]
 
@@ -49,43 +47,49 @@ def build(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Build the marts and run the data tests (dbt build) over the workspace's store."""
+    from planwise_dbt import DbtBuilder
+
     chosen = workspace_at(workspace)
     done: list[StepFinished] = []
-    status = stderr.status("Building the analytics layer…") if stderr.is_terminal else None
+    status = err().status("Building the analytics layer…") if err().is_terminal else None
 
     def advance(event: ProgressEvent) -> None:
-        if isinstance(event, StepFinished):
+        if isinstance(event, application.StepFinished):
             done.append(event)
             if status is not None:
                 status.update(f"{len(done)} done · {event.kind} {event.name}: {event.status}")
 
     with status or nullcontext():
-        result = build_analytics(chosen, AnalyticsRequest(select), DbtBuilder(), advance)
+        result = application.build_analytics(
+            chosen, application.AnalyticsRequest(select), DbtBuilder(), advance
+        )
     if json_output:
         emit_json(result.as_dict())
     else:
-        stdout.print(_summary(result))
+        out().print(_summary(result))
     if not result.success:
         raise UserError(
             f"The analytics build failed: {result.failure_summary()}. Each data test's SQL is "
             f"in {result.target_path / 'compiled'}; run it against the workspace database to "
             "see the offending rows."
         )
-    stderr.print(f"Built the analytics layer in {result.seconds:.1f} s ({chosen.root}).")
+    say(f"Built the analytics layer in {result.seconds:.1f} s ({chosen.root}).")
 
 
 @command(analytics_app, "parse")
 def parse(workspace: WorkspaceOption = None) -> None:
     """Parse the dbt project and write its manifest.json into the workspace."""
-    manifest = parse_analytics(workspace_at(workspace), DbtBuilder())
+    from planwise_dbt import DbtBuilder
+
+    manifest = application.parse_analytics(workspace_at(workspace), DbtBuilder())
     typer.echo(str(manifest))  # unwrapped, for scripts
 
 
 def _summary(result: AnalyticsResult) -> Table:
-    table = Table(title="Analytics build", title_justify="left")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_column("names")
+    table = new_table("Analytics build")
+    table.add_column("What", no_wrap=True)
+    table.add_column("Count", justify="right", no_wrap=True)
+    table.add_column("Names")
     rows = (  # (label, names, list the names?)
         ("seeds loaded", result.seeds_loaded, True),
         ("models built", result.models_built, True),

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from planwise import application
-from planwise.census.load import DroppedDuplicate
-from planwise.cli._common import (
-    JsonOption,
-    WorkspaceOption,
-    command,
-    emit_json,
-    stderr,
-    workspace_at,
-)
+from planwise.cli._common import JsonOption, WorkspaceOption, command, emit_json, say, workspace_at
+
+if TYPE_CHECKING:
+    from planwise.census.load import DroppedDuplicate
 
 __all__ = ["census_app"]
 
@@ -35,14 +30,13 @@ def _report_dropped(dropped: tuple[DroppedDuplicate, ...]) -> None:
     if not dropped:
         return
     shown = ", ".join(
-        f"row {d.row} ({d.employee_id}, kept row {d.kept_row})" for d in dropped[:_SHOWN_DROPPED]
+        f"row {d.row} (employee {d.employee_id}, kept row {d.kept_row})"
+        for d in dropped[:_SHOWN_DROPPED]
     )
     more = f" and {len(dropped) - _SHOWN_DROPPED} more" if len(dropped) > _SHOWN_DROPPED else ""
-    stderr.print(
+    say(
         f"Dropped {len(dropped):,} duplicate employee_id row(s), keeping the last row of each "
-        f"id: {shown}{more}.",
-        markup=False,
-        soft_wrap=True,
+        f"id: {shown}{more}."
     )
 
 
@@ -60,7 +54,7 @@ def generate(
     if json_output:
         emit_json({"census_id": stored.census_id, "rows": stored.rows})
     else:
-        stderr.print(f"Stored census {stored.census_id}: {stored.rows:,} employees.")
+        say(f"Stored census {stored.census_id}: {stored.rows:,} employees.")
 
 
 @command(census_app, "import")
@@ -85,7 +79,7 @@ def import_(
         )
     else:
         _report_dropped(stored.dropped_duplicates)
-        stderr.print(
+        say(
             f"Stored census {stored.census_id}: {stored.rows:,} rows, "
             f"{stored.starting_headcount:,} in the starting workforce."
         )
@@ -100,9 +94,7 @@ def validate(
         workspace_at(workspace), application.ImportCensusRequest(file, keep_latest)
     )
     _report_dropped(checked.dropped_duplicates)
-    stderr.print(
+    say(
         f"{file}: valid. {checked.rows:,} rows, "
-        f"{checked.starting_headcount:,} in the starting workforce.",
-        markup=False,
-        soft_wrap=True,
+        f"{checked.starting_headcount:,} in the starting workforce."
     )

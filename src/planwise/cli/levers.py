@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
+from typer.core import TyperCommand
 
 from planwise import application
 from planwise.cli._common import (
+    DEFAULT_SCENARIO,
     JsonOption,
+    UserOption,
     WorkspaceOption,
     command,
     emit_json,
-    stderr,
-    stdout,
+    level_names,
+    new_table,
+    out,
+    print_tables,
+    say,
+    split_to_fit,
+    timestamp,
+    warn,
     workspace_at,
 )
-from planwise.errors import Problem
-from planwise.parameters.declarations import PARAMETERS
-from planwise.parameters.levers import DEFAULT_SCENARIO, LeverDifference
-from planwise.parameters.validation import problem_as_dict
+from planwise.errors import UserError
 
 if TYPE_CHECKING:
-    from planwise.application import LeverUpdate
+    from rich.table import Table
 
-__all__ = ["levers_app"]
+    from planwise.application import LeverUpdate, LeverView, ParameterSetRecord, Workspace
+    from planwise.errors import Problem
+    from planwise.parameters.levers import ResolvedDifference
+    from planwise.parameters.validation import RangeWarning
+
+__all__ = ["levers_app", "levers_tables", "resolved_differences_table"]
 
 levers_app = typer.Typer(
     help="Compensation levers: versioned parameter sets.", no_args_is_help=True
@@ -44,7 +53,21 @@ _REFRESH = (
     "When the scenario is 'default', the workspace's comp_levers.csv is rewritten from the "
     "new active set; other scenarios are exported only by 'planwise levers export'."
 )
-_PARAMETER_NAMES = ", ".join(spec.name for spec in PARAMETERS)
+_LOCK_MARK = "*"
+
+
+class _LeverNamesInHelp(TyperCommand):
+    """`levers set --help` lists the levers from their declarations when the help is shown,
+    so importing the CLI does not load them (and NumPy with them)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from planwise.parameters.declarations import PARAMETERS
+
+        names = ", ".join(f"{spec.name} ({spec.label})" for spec in PARAMETERS)
+        for param in self.params:
+            if param.name == "name":
+                param.help = f"The lever: {names}."  # type: ignore[attr-defined]
+        super().format_help(ctx, formatter)
 
 
 @command(levers_app, "show")
@@ -54,34 +77,105 @@ def show(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """The resolved levers of a scenario's active set, with the source of each value."""
-    view = application.lever_view(workspace_at(workspace), scenario)
+    """The levers a simulation of the scenario uses: one row per lever and run of years with
+    the same values, levels across."""
+    chosen = workspace_at(workspace)
+    view = application.lever_view(chosen, scenario)
+    if year is not None and year not in view.years:
+        raise UserError(
+            f"--year {year} is not a simulated year; the workspace simulates "
+            f"{view.years[0]}–{view.years[-1]}."
+        )
     set_id = view.parameter_set_id
-    rows = [row for row in view.resolved.rows() if year is None or row["fiscal_year"] == year]
     if json_output:
+        rows = [row for row in view.resolved.rows() if year is None or row["fiscal_year"] == year]
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "rows": rows})
         return
-    table = Table(
-        title=f"Scenario {scenario} · active parameter set {set_id}", title_justify="left"
+    print_tables(levers_tables(view, level_names(chosen), year))
+    for warning in view.range_warnings:
+        if year is None or year in warning.years:
+            warn(warning.message)
+
+
+def levers_tables(view: LeverView, names: dict[int, str], year: int | None = None) -> list[Table]:
+    """A scenario's resolved levers: a row per lever and run of years with the same values,
+    levels across (split into several tables when the levels do not fit the terminal)."""
+    from planwise.parameters.declarations import PARAMETERS
+
+    resolved = view.resolved
+    years = [year] if year is not None else list(resolved.years)
+    rows: list[tuple[str, str, dict[int, str]]] = []
+    any_locked = False
+    inherited: list[str] = []
+    for spec in PARAMETERS:
+        values, locked = resolved.values[spec.name], resolved.locked[spec.name]
+        runs: list[tuple[int, int, tuple[tuple[float, bool], ...]]] = []
+        for year_index, simulated in enumerate(resolved.years):
+            if simulated not in years:
+                continue
+            key = tuple(
+                (float(values[year_index, level]), bool(locked[year_index, level]))
+                for level in resolved.levels
+            )
+            if runs and runs[-1][2] == key and runs[-1][1] == simulated - 1:
+                runs[-1] = (runs[-1][0], simulated, key)
+            else:
+                runs.append((simulated, simulated, key))
+            sources = resolved.sources[spec.name][year_index]
+            if any(str(sources[level]) != "scenario" for level in resolved.levels):
+                inherited.append(spec.label)
+        for position, (first, last, cells) in enumerate(runs):
+            any_locked = any_locked or any(is_locked for _, is_locked in cells)
+            shown = {
+                level: spec.format_value(value) + (_LOCK_MARK if is_locked else "")
+                for level, (value, is_locked) in zip(resolved.levels, cells, strict=True)
+            }
+            rows.append((spec.label if position == 0 else "", _span(first, last), shown))
+    record = view.record
+    applied = (
+        f"; active since {timestamp(record.activated_at)} (applied by {record.activated_by})"
+        if record.activated_at is not None
+        else ""
     )
-    for column in ("parameter", "year", "level", "value", "locked", "source"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            str(row["parameter_name"]),
-            str(row["fiscal_year"]),
-            str(row["job_level"]),
-            f"{row['parameter_value']:.4f}",
-            "yes" if row["is_locked"] else "",
-            str(row["source"]),
+    notes = [f"Parameter set {view.parameter_set_id}{applied}."]
+    if any_locked:
+        notes.append(f"{_LOCK_MARK} locked: changed only with 'levers set --force'.")
+    if inherited:
+        notes.append(
+            "Not set in this scenario, taken from the default scenario or the built-in "
+            f"defaults: {', '.join(dict.fromkeys(inherited))}."
         )
-    stdout.print(table)
+
+    def build(levels: Sequence[int]) -> Table:
+        table = new_table(f"Levers of scenario {view.scenario_id}")
+        table.add_column("Lever", no_wrap=True)
+        table.add_column("Years", no_wrap=True)
+        for level in levels:
+            table.add_column(names.get(level, f"Level {level}"), justify="right")
+        for label, span, shown in rows:
+            table.add_row(label, span, *(shown[level] for level in levels))
+        return table
+
+    tables = split_to_fit(list(resolved.levels), build)
+    tables[-1].caption = "\n".join(notes)
+    return tables
 
 
-@command(levers_app, "set", help=f"Set a lever in a new parameter set. {_REFRESH}")
+@command(
+    levers_app,
+    "set",
+    cls=_LeverNamesInHelp,
+    help=f"Set a lever in a new parameter set. {_REFRESH}",
+)
 def set_(
-    name: Annotated[str, typer.Argument(help=f"The lever: {_PARAMETER_NAMES}.")],
-    value: Annotated[float, typer.Argument(help="The new value (a fraction: 0.035 for 3.5%).")],
+    name: Annotated[str, typer.Argument(help="The lever (the names are in 'levers set --help').")],
+    value: Annotated[
+        float,
+        typer.Argument(
+            help="The new value: a fraction for a rate (0.035 for 3.5%), the factor for "
+            "New-hire pay (1.05)."
+        ),
+    ],
     level: Annotated[
         int | None, typer.Option(help="Only this job level (default: every level).")
     ] = None,
@@ -97,15 +191,19 @@ def set_(
         bool, typer.Option("--force", help="Change locked values too (they stay locked).")
     ] = False,
     note: NoteOption = None,
+    user: UserOption = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
+    chosen = workspace_at(workspace)
     edit = application.LeverEdit(name, value, level=level, year=year)
     update = application.edit_levers(
-        workspace_at(workspace),
-        application.EditLeversRequest((edit,), scenario_id=scenario, force=force, note=note),
+        chosen,
+        application.EditLeversRequest(
+            (edit,), scenario_id=scenario, force=force, note=note, created_by=user
+        ),
     )
-    _report_update(update, json_output)
+    _report_update(chosen, update, json_output)
 
 
 @command(levers_app, "import", help=f"Store a comp_levers.csv file as a new set. {_REFRESH}")
@@ -116,13 +214,15 @@ def import_(
         typer.Option(help="Store the rows under this scenario (default: the file's scenario_id)."),
     ] = None,
     note: NoteOption = None,
+    user: UserOption = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
+    chosen = workspace_at(workspace)
     update = application.import_levers(
-        workspace_at(workspace), application.ImportLeversRequest(file, scenario, note)
+        chosen, application.ImportLeversRequest(file, scenario, note, created_by=user)
     )
-    _report_update(update, json_output)
+    _report_update(chosen, update, json_output)
 
 
 @command(levers_app, "export")
@@ -139,7 +239,7 @@ def export(
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "path": str(file)})
     else:
-        _say(f"Wrote parameter set {set_id} of scenario {scenario} to {file}.")
+        say(f"Wrote parameter set {set_id} of scenario {scenario} to {file}.")
 
 
 @command(levers_app, "validate")
@@ -155,6 +255,8 @@ def validate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Check a levers file against every rule without storing it (exit code 1 on errors)."""
+    from planwise.parameters.validation import group_range_warnings, problem_as_dict
+
     check = application.validate_levers_file(workspace_at(workspace), file, scenario_id=scenario)
     if json_output:
         emit_json(
@@ -170,9 +272,17 @@ def validate(
         if not check.is_valid:
             raise typer.Exit(1)
         return
-    _print_warnings(check.warnings)
+    grouped = (
+        group_range_warnings(
+            (lever.parameter_name, lever.fiscal_year, lever.job_level, lever.value)
+            for lever in check.lever_set
+        )
+        if check.lever_set is not None
+        else []
+    )
+    _print_warnings(check.warnings, grouped, rows_in=check.source)
     check.require_valid()
-    _say(
+    say(
         f"{check.source}: valid. {check.row_count} row(s) for scenario {check.scenario_id}, "
         f"{len(check.warnings)} warning(s)."
     )
@@ -186,26 +296,46 @@ def history(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Every stored parameter set: parent, source, author, note; * marks the active ones."""
+    """Every stored parameter set, a table per scenario: where it came from, who created it
+    and who last applied it, when, and why."""
+    from planwise.application.labels import plain_word
+
     records = application.lever_history(workspace_at(workspace), scenario)
     if json_output:
         emit_json({"parameter_sets": [record.as_dict() for record in records]})
         return
-    table = Table(title="Parameter sets", title_justify="left")
-    for column in ("id", "scenario", "active", "parent", "source", "created", "by", "note"):
-        table.add_column(column, justify="right" if column in ("id", "parent") else "left")
+    from rich.text import Text
+
+    by_scenario: dict[str, list[ParameterSetRecord]] = {}
     for record in records:
-        table.add_row(
-            str(record.parameter_set_id),
-            record.scenario_id,
-            "*" if record.is_active else "",
-            "" if record.parent_id is None else str(record.parent_id),
-            record.source,
-            record.created_at.isoformat(sep=" ", timespec="seconds"),
-            record.created_by,
-            Text(record.note or ""),  # user text: no markup
+        by_scenario.setdefault(record.scenario_id, []).append(record)
+    tables = []
+    for scenario_id, sets in by_scenario.items():
+        table = new_table(
+            f"Parameter sets of scenario {scenario_id}, oldest first",
+            caption="● the scenario's active set.",
         )
-    stdout.print(table)
+        table.add_column("Set", justify="right", no_wrap=True)
+        table.add_column("Source", no_wrap=True)
+        table.add_column("Created", no_wrap=True)
+        table.add_column("Applied", no_wrap=True)
+        table.add_column("Note", overflow="fold")
+        for record in sets:
+            source = plain_word(record.source)
+            if record.parent_id is not None:
+                source += f"\nfrom set {record.parent_id}"
+            table.add_row(
+                ("● " if record.is_active else "") + str(record.parameter_set_id),
+                source,
+                f"{timestamp(record.created_at)}\nby {record.created_by}",
+                "never"
+                if record.activated_at is None
+                else f"{timestamp(record.activated_at)}\nby {record.activated_by}",
+                Text(record.note or ""),  # user text: no markup
+                end_section=True,
+            )
+        tables.append(table)
+    print_tables(tables)
 
 
 @command(levers_app, "diff")
@@ -215,27 +345,35 @@ def diff(
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """The rows that differ from one parameter set to another."""
-    result = application.diff_parameter_sets(workspace_at(workspace), before, after)
+    """What a simulation would use differently, from the older set to the newer (in either
+    order), with the years each change covers."""
+    chosen = workspace_at(workspace)
+    result = application.diff_parameter_sets(chosen, before, after)
     if json_output:
         emit_json(result.as_dict())
         return
-    title = f"Set {before} ({result.before.scenario_id}) → set {after} ({result.after.scenario_id})"
+    older, newer = result.before, result.after
+    title = (
+        f"Set {older.parameter_set_id} ({older.scenario_id}) → "
+        f"set {newer.parameter_set_id} ({newer.scenario_id})"
+    )
     if not result.differences:
-        stdout.print(f"{title}: identical rows.")
+        out().print(f"{title}: a simulation uses the same values.", markup=False)
         return
-    stdout.print(_differences_table(result.differences, title))
+    out().print(resolved_differences_table(result.differences, title, level_names(chosen)))
 
 
 @command(levers_app, "rollback", help=f"Make an earlier parameter set active again. {_REFRESH}")
 def rollback(
     parameter_set_id: Annotated[int, typer.Argument(help="The set to restore.")],
     note: NoteOption = None,
+    user: UserOption = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    update = application.rollback(workspace_at(workspace), parameter_set_id, note=note)
-    _report_update(update, json_output)
+    chosen = workspace_at(workspace)
+    update = application.rollback(chosen, parameter_set_id, note=note, created_by=user)
+    _report_update(chosen, update, json_output)
 
 
 @command(scenario_app, "create")
@@ -245,13 +383,16 @@ def scenario_create(
         str, typer.Option("--from", help="Copy this scenario's active set.")
     ] = DEFAULT_SCENARIO,
     note: Annotated[str | None, typer.Option(help="What the scenario is for.")] = None,
+    user: UserOption = None,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a scenario whose first parameter set copies another scenario's active set."""
     created = application.create_scenario(
         workspace_at(workspace),
-        application.CreateScenarioRequest(name, from_scenario=from_scenario, note=note),
+        application.CreateScenarioRequest(
+            name, from_scenario=from_scenario, note=note, created_by=user
+        ),
     )
     if json_output:
         emit_json(
@@ -263,7 +404,7 @@ def scenario_create(
             }
         )
         return
-    _say(
+    say(
         f"Created scenario {created.scenario_id}: parameter set {created.parameter_set_id}, "
         f"a copy of set {created.source_parameter_set_id} of scenario {created.from_scenario}."
     )
@@ -276,82 +417,131 @@ def scenario_list(json_output: JsonOption = False, workspace: WorkspaceOption = 
     if json_output:
         emit_json({"scenarios": [record.as_dict() for record in records]})
         return
-    table = Table(title="Scenarios", title_justify="left")
-    for column in ("scenario", "from", "active set", "sets", "created", "by", "note"):
-        table.add_column(column)
+    from rich.text import Text
+
+    table = new_table("Scenarios")
+    table.add_column("Scenario", overflow="fold")
+    table.add_column("Copied from", overflow="fold")
+    table.add_column("Active set", justify="right", no_wrap=True)
+    table.add_column("Sets", justify="right", no_wrap=True)
+    table.add_column("Created", no_wrap=True)
+    table.add_column("Note", overflow="fold")
     for record in records:
         table.add_row(
             record.scenario_id,
             record.created_from or "",
             "" if record.active_parameter_set_id is None else str(record.active_parameter_set_id),
             str(record.parameter_set_count),
-            record.created_at.isoformat(sep=" ", timespec="seconds"),
-            record.created_by,
+            f"{timestamp(record.created_at)}\nby {record.created_by}",
             Text(record.note or ""),  # user text: no markup
+            end_section=True,
         )
-    stdout.print(table)
+    out().print(table)
 
 
-def _report_update(update: LeverUpdate, json_output: bool) -> None:
+def _report_update(workspace: Workspace, update: LeverUpdate, json_output: bool) -> None:
     if json_output:
         emit_json(update.as_dict())
         return
-    _print_warnings(update.warnings)
+    _print_warnings(update.warnings, update.range_warnings)
     if not update.stored:
-        _say(
+        say(
             f"Nothing changed: parameter set {update.previous_id} of scenario "
             f"{update.scenario_id} already has these values; nothing was stored."
         )
         return
     if update.created_scenario:
-        _say(f"Created scenario {update.scenario_id}.")
-    _say(
-        f"Stored parameter set {update.parameter_set_id} ({update.source}, parent "
-        f"{update.parent_id}) and made it the active set of scenario {update.scenario_id}; "
-        f"{len(update.differences)} row(s) differ from set {update.previous_id}."
+        say(f"Created scenario {update.scenario_id}.")
+    parent = "the first set" if update.parent_id is None else f"parent {update.parent_id}"
+    say(
+        f"Stored parameter set {update.parameter_set_id} ({update.source}, {parent}) and made "
+        f"it the active set of scenario {update.scenario_id}."
     )
     if update.exported_to is not None:
-        _say(f"Updated {update.exported_to}.")
-    if update.differences:
-        stdout.print(
-            _differences_table(
-                update.differences, f"Set {update.previous_id} → set {update.parameter_set_id}"
-            )
-        )
+        say(f"Updated {update.exported_to}.")
+    if update.parameter_set_id is None:
+        return
+    if update.previous_id is None:
+        view = application.lever_view(workspace, update.scenario_id)
+        print_tables(levers_tables(view, level_names(workspace)))
+        return
+    changes = application.diff_parameter_sets(
+        workspace, update.previous_id, update.parameter_set_id
+    )
+    title = f"Set {update.previous_id} → set {update.parameter_set_id}"
+    if changes.differences:
+        out().print(resolved_differences_table(changes.differences, title, level_names(workspace)))
+    else:
+        say(f"{title}: a simulation uses the same values as before.")
 
 
-def _say(message: str) -> None:
-    """A status line on stderr, unwrapped (paths stay whole) and without markup."""
-    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+def _print_warnings(
+    warnings: Sequence[Problem], grouped: Iterable[RangeWarning], rows_in: str | None = None
+) -> None:
+    """Values outside their usual range as one line per lever and side; other warnings (an
+    ignored column, a locked value) one by one."""
+    from planwise.parameters.validation import OUTSIDE_USUAL_RANGE
 
-
-def _print_warnings(warnings: Sequence[Problem]) -> None:
     for warning in warnings:
-        _say(f"Warning: {warning.describe()}")
+        if warning.rule != OUTSIDE_USUAL_RANGE:
+            warn(warning.describe())
+    for range_warning in grouped:
+        warn(range_warning.message)
+    rows = sorted({w.row for w in warnings if w.rule == OUTSIDE_USUAL_RANGE and w.row is not None})
+    if rows_in is not None and rows:
+        shown = ", ".join(map(str, rows[:20])) + (
+            f" and {len(rows) - 20} more" if len(rows) > 20 else ""
+        )
+        say(f"Rows of {rows_in} outside the usual range: {shown}.")
 
 
-def _differences_table(differences: Sequence[LeverDifference], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("parameter", "year", "level", "change", "before", "after", "locked"):
-        table.add_column(column)
+def resolved_differences_table(
+    differences: Sequence[ResolvedDifference], title: str, names: dict[int, str]
+) -> Table:
+    """What a simulation uses differently, older → newer; levels with the same change over
+    the same years share a row."""
+    from planwise.parameters.declarations import parameter_spec
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for difference in differences:
-        table.add_row(
+        key = (
             difference.parameter_name,
-            str(difference.fiscal_year),
-            str(difference.job_level),
-            difference.kind,
-            _shown(difference.before),
-            _shown(difference.after),
-            _lock_shown(difference.locked_before, difference.locked_after),
+            difference.first_year,
+            difference.last_year,
+            difference.before,
+            difference.after,
+            difference.locked_before,
+            difference.locked_after,
+        )
+        groups.setdefault(key, []).append(difference.job_level)
+    table = new_table(title)
+    table.add_column("Lever", no_wrap=True)
+    table.add_column("Level")
+    table.add_column("Years", no_wrap=True)
+    table.add_column("Before", justify="right", no_wrap=True)
+    table.add_column("After", justify="right", no_wrap=True)
+    table.add_column("Change")
+    for (name, first, last, before, after, locked_before, locked_after), levels in groups.items():
+        spec = parameter_spec(name)
+        change = [spec.format_change(before, after)] if before != after else []
+        if locked_before != locked_after:
+            change.append("locked" if locked_after else "unlocked")
+        table.add_row(
+            spec.label,
+            _levels(levels, names),
+            _span(first, last),
+            spec.format_value(before),
+            spec.format_value(after),
+            ", ".join(change),
         )
     return table
 
 
-def _shown(value: float | None) -> str:
-    return "–" if value is None else repr(value)
+def _levels(levels: Sequence[int], names: dict[int, str]) -> str:
+    if len(levels) > 1 and sorted(levels) == sorted(names):
+        return "Every level"
+    return ", ".join(names.get(level, f"Level {level}") for level in levels)
 
 
-def _lock_shown(before: bool | None, after: bool | None) -> str:
-    if before is not None and after is not None and before != after:
-        return "locked" if after else "unlocked"
-    return "yes" if (before or after) else ""
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}–{last}"

@@ -11,12 +11,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planwise.application import WORKSPACE_ENV, Workspace
-from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
+from planwise.cli._common import WorkspaceOption, command, say, workspace_at
+
+if TYPE_CHECKING:
+    from planwise.application import Workspace
 
 __all__ = ["DAGSTER_YAML", "dagster_command", "dagster_dev_command", "register"]
 
@@ -64,6 +66,8 @@ def dagster_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Start the Dagster UI for the workspace on 127.0.0.1; Ctrl+C (or SIGTERM) stops it."""
+    from planwise.application import WORKSPACE_ENV
+
     chosen = workspace_at(workspace)
     chosen.settings()  # a folder that is not a workspace fails here, with advice
     home = prepare_dagster_home(chosen)
@@ -74,7 +78,7 @@ def dagster_command(
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
-    stderr.print(f"Dagster UI for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
+    say(f"Dagster UI for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
     sys.stdout.flush()
     sys.stderr.flush()
     # A process started in the background by a script inherits SIGINT as ignored, and

@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from planwise.application import WORKSPACE_ENV
-from planwise.cli._common import WorkspaceOption, command, stderr, workspace_at
+from planwise.cli._common import WorkspaceOption, command, say, workspace_at
 from planwise.errors import UserError
 
 __all__ = ["register", "replace_process", "streamlit_command"]
@@ -58,8 +57,9 @@ def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8501,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Start the analysts' app (Streamlit) for the workspace on 127.0.0.1; Ctrl+C (or
-    SIGTERM) stops it."""
+    """Start the analysts' app (Streamlit) on 127.0.0.1; Ctrl+C (or SIGTERM) stops it."""
+    from planwise.application import WORKSPACE_ENV
+
     chosen = workspace_at(workspace)
     chosen.settings()  # a folder that is not a workspace fails here, with advice
     app_script = _app_script()
@@ -68,7 +68,7 @@ def ui(
         WORKSPACE_ENV: str(chosen.root),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
-    stderr.print(f"PlanWise app for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
+    say(f"PlanWise app for {chosen.root} on http://{HOST}:{port} (Ctrl+C stops it).")
     replace_process(streamlit_command(str(app_script), str(chosen.root), port), environment)
 
 
