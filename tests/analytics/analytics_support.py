@@ -99,8 +99,11 @@ def _store_optimization(workspace: Workspace, run: SimulationRun) -> None:
     )  # fmt: skip
     with workspace.database().transaction() as connection:
         connection.execute(
-            "INSERT INTO optimization_runs VALUES "
-            "(1, ?, 'stopped', 'balanced', '{}', false, 3, 1, 1, ?, ?, 7, 'budget', '{}', ?, ?)",
+            "INSERT INTO optimization_runs (optimization_id, scenario_id, status, mode, "
+            "targets, converged, iterations, simulations, replays, start_parameter_set_id, "
+            "best_parameter_set_id, seed, stop_reason, report, started_at, finished_at) "
+            "VALUES (1, ?, 'not_converged', 'balanced', '{}', false, 3, 1, 1, ?, ?, 7, "
+            "'budget', '{}', ?, ?)",
             [run.scenario_id, run.parameter_set_id, run.parameter_set_id, now, now],
         )
         for iteration, kind, set_id, run_id, lever_json, metrics, *rest in iterations:

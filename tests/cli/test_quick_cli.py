@@ -111,10 +111,5 @@ def test_results_loads_neither_dagster_dbt_nor_streamlit(workspace: Path) -> Non
     assert loaded_modules("results", "--workspace", str(workspace), watched=watched) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planwise.storage.runs builds pyarrow arrays when imported, and pyarrow imports "
-    "pandas to check for pandas objects; the store's module, not the CLI, loads it",
-)
 def test_results_loads_no_pandas(workspace: Path) -> None:
     assert loaded_modules("results", "--workspace", str(workspace), watched=("pandas",)) == []

@@ -8,7 +8,6 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from planwise.simulation.rules import HireCounts
 from planwise.simulation.state import Workforce
 
 __all__ = [
@@ -16,6 +15,7 @@ __all__ = [
     "STATUS_CODE_NAMES",
     "TERMINATION_REASON_NAMES",
     "EventType",
+    "HireCounts",
     "SimulationResult",
     "StatusCode",
     "TerminationReason",
@@ -27,6 +27,19 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class HireCounts:
+    """The year's aligned counts (§5 step 5): everything follows from start and rates."""
+
+    start: int
+    experienced_terminations: int
+    target_end: int
+    net_hires: int
+    hires: int
+    new_hire_terminations: int
+    reductions: int
 
 
 class EventType(IntEnum):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
+
+from planwise.simulation.outputs import HireCounts
 
 __all__ = [
     "HireCounts",
@@ -140,19 +141,6 @@ def merit_rate(
 ) -> FloatArray:
     """Merit % = merit base of the level × the rating's (rescaled) multiplier."""
     return merit_base * np.asarray(multipliers, dtype=np.float64)[rating_index]
-
-
-@dataclass(frozen=True)
-class HireCounts:
-    """The year's aligned counts (§5 step 5): everything follows from start and rates."""
-
-    start: int
-    experienced_terminations: int
-    target_end: int
-    net_hires: int
-    hires: int
-    new_hire_terminations: int
-    reductions: int
 
 
 def hire_counts(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,9 +46,15 @@ __all__ = [
     "writing_years",
 ]
 
-_EVENT_TYPES = pa.array(EVENT_TYPE_NAMES, pa.string())
-_STATUS_CODES = pa.array(STATUS_CODE_NAMES, pa.string())
-_REASONS = pa.array(TERMINATION_REASON_NAMES[1:], pa.string())  # code 0 is "none": NULL
+
+@functools.cache
+def _names(names: tuple[str, ...]) -> pa.Array:
+    """The dictionary of an ENUM column. Built on first use, not on import: pyarrow imports
+    pandas the first time it builds an array, which a command that only reads runs (e.g.
+    `planwise results`) should not pay for."""
+    return pa.array(names, pa.string())
+
+
 _RUN_TABLES = ("simulation_hires", "simulation_events", "simulation_snapshots")
 
 
@@ -137,7 +144,7 @@ def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32])
             "run_id": _constant(run_id, size),
             "simulation_year": _constant(outcome.year, size),
             "employee_key": pa.array(keys[events.employee_index]),
-            "event_type": _dictionary(events.event_type, _EVENT_TYPES),
+            "event_type": _dictionary(events.event_type, _names(EVENT_TYPE_NAMES)),
             "event_sequence": pa.array(events.event_sequence.astype(np.int32)),
             "effective_date": pa.array(events.effective_date),
             "previous_job_level": _nullable(events.previous_job_level.astype(np.int32), is_hire),
@@ -150,7 +157,7 @@ def _event_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int32])
             ),
             "termination_reason": _dictionary(
                 np.maximum(events.termination_reason - 1, 0),
-                _REASONS,
+                _names(TERMINATION_REASON_NAMES[1:]),  # code 0 is "none": NULL
                 events.termination_reason == TerminationReason.NONE,
             ),
             "hazard_weight": _nullable(events.hazard_weight, np.isnan(events.hazard_weight)),
@@ -172,7 +179,7 @@ def _snapshot_table(run_id: int, outcome: YearOutcome, keys: npt.NDArray[np.int3
             "start_annual_salary": pa.array(snapshot.start_annual_salary),
             "annual_salary": pa.array(snapshot.annual_salary),
             "prorated_compensation": pa.array(snapshot.prorated_compensation),
-            "detailed_status_code": _dictionary(snapshot.status_code, _STATUS_CODES),
+            "detailed_status_code": _dictionary(snapshot.status_code, _names(STATUS_CODE_NAMES)),
         }
     )
 
