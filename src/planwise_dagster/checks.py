@@ -2,49 +2,98 @@
 
 # No `from __future__ import annotations`: Dagster reads the input and resource annotations.
 
-import math
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 from planwise import application
 from planwise.optimization import OptimizationResult
-from planwise_dagster.metadata import markdown_table
+from planwise.optimization.report import Verdict
+from planwise_dagster.answers import (
+    VERDICT_TEXT,
+    residuals_markdown,
+    targets_markdown,
+    verdict_description,
+)
+from planwise_dagster.metadata import markdown_list
 from planwise_dagster.optimization import compensation_optimization_loop
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 
-__all__ = ["validate_optimization_convergence", "validate_optimization_results_quality"]
+__all__ = [
+    "CONVERGENCE_CHECK",
+    "convergence_evaluation",
+    "validate_optimization_convergence",
+    "validate_optimization_results_quality",
+]
 
 
-def _best_record_residuals(result: OptimizationResult) -> str:
-    """Each target component's value and residual r = (value − target) / tolerance."""
-    for record in reversed(result.iterations):
-        if record.run_id is not None and record.run_id == result.best_run_id:
-            rows = [
-                [name, f"{record.metrics.get(name, math.nan):.6g}", f"{residual:+.3f}"]
-                for name, residual in record.residuals.items()
-            ]
-            return markdown_table(["target", "value", "residual"], rows)
-    return "(no stored simulation)"
+CONVERGENCE_CHECK = "validate_optimization_convergence"
 
 
-@dg.asset_check(asset=compensation_optimization_loop, description="Every target within tolerance.")
+@dataclass(frozen=True)
+class _Convergence:
+    """The convergence check's outcome for a result: the check's, and the store sensor's for
+    an optimization made outside Dagster."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, Any]
+
+
+# Neither a lever outside its usual range nor a miss is a broken pipeline: the best set is
+# stored and explained, so both are warnings (amber), never errors.
+_SEVERITY = dg.AssetCheckSeverity.WARN
+
+
+def _convergence(result: OptimizationResult) -> _Convergence:
+    return _Convergence(
+        passed=result.verdict == Verdict.CONVERGED,
+        description=verdict_description(result),
+        metadata={
+            "verdict": VERDICT_TEXT[result.verdict],
+            "targets": dg.MetadataValue.md(targets_markdown(result)),
+            "residuals": dg.MetadataValue.md(residuals_markdown(result)),
+            "lever_warnings": dg.MetadataValue.md(
+                markdown_list([warning.message for warning in result.lever_warnings])
+            ),
+            "change_summary": result.change_summary or "(nothing moved)",
+            # A StrEnum: Dagster serializes plain values only.
+            "stop_reason": str(result.stop_reason),
+            "simulations": dg.MetadataValue.int(result.simulations),
+        },
+    )
+
+
+def convergence_evaluation(result: OptimizationResult) -> dg.AssetCheckEvaluation:
+    """The convergence check of an optimization that ran outside Dagster."""
+    outcome = _convergence(result)
+    return dg.AssetCheckEvaluation(
+        asset_key=compensation_optimization_loop.key,
+        check_name=CONVERGENCE_CHECK,
+        passed=outcome.passed,
+        severity=_SEVERITY,
+        description=outcome.description,
+        metadata=outcome.metadata,
+    )
+
+
+@dg.asset_check(
+    asset=compensation_optimization_loop,
+    name=CONVERGENCE_CHECK,
+    description=(
+        "Every target within tolerance with every lever in its usual range; a warning (amber) "
+        "when the targets are met only with a lever outside it, or not met."
+    ),
+)
 def validate_optimization_convergence(
     compensation_optimization_loop: OptimizationResult,
 ) -> dg.AssetCheckResult:
-    result = compensation_optimization_loop
-    metadata: dict[str, Any] = {
-        "targets": dg.MetadataValue.md(result.target_table_markdown()),
-        "residuals": dg.MetadataValue.md(_best_record_residuals(result)),
-        # A StrEnum: Dagster serializes plain values only.
-        "stop_reason": str(result.stop_reason),
-        "simulations": dg.MetadataValue.int(result.simulations),
-    }
-    # Not converging is an answer, not a broken pipeline: the best set is stored and explained.
+    outcome = _convergence(compensation_optimization_loop)
     return dg.AssetCheckResult(
-        passed=result.converged,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=None if result.converged else result.explanation,
-        metadata=metadata,
+        passed=outcome.passed,
+        severity=_SEVERITY,
+        description=outcome.description,
+        metadata=outcome.metadata,
     )
 
 

@@ -1,6 +1,8 @@
 """The Dagster definitions of PlanWise: `dagster dev -m planwise_dagster` loads `defs`.
 
-The workspace comes from `$PLANWISE_WORKSPACE`, which `planwise dagster` sets.
+The workspace comes from `$PLANWISE_WORKSPACE`, which `planwise dagster` sets. Under
+`dagster dev` the daemon runs the store sensor, which shows the runs, applied parameter sets
+and optimizations made outside Dagster (planwise_dagster.sensors).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from planwise_dagster.optimization import (
     optimization_results_summary,
 )
 from planwise_dagster.resources import PlanwiseWorkspace
+from planwise_dagster.sensors import workspace_activity_sensor
 from planwise_dagster.simulation import census, comp_levers, workforce_simulation
 
 __all__ = ["defs"]
@@ -33,6 +36,7 @@ defs = dg.Definitions(
     ],
     asset_checks=[validate_optimization_convergence, validate_optimization_results_quality],
     jobs=JOBS,
+    sensors=[workspace_activity_sensor],
     resources={
         "planwise": PlanwiseWorkspace(path=dg.EnvVar(WORKSPACE_ENV)),
         "dbt": dbt_resource(PROJECT),

@@ -1,8 +1,9 @@
-"""Jobs: the simulation (multi-year, one more year) and the tuning loop (whole, one step).
+"""Jobs: the simulation (multi-year, one more year, the app's run) and the tuning loop
+(whole, one step).
 
 Each job materializes the inputs it reads (their metadata records which census and levers
-it used), its own assets with their checks, and — except the one-step debugging job — the
-dbt marts with their data tests, built once at the end.
+it used), its own assets with their checks, and — except the one-step debugging job and the
+app's run — the dbt marts with their data tests, built once at the end.
 """
 
 # No `from __future__ import annotations`: Dagster reads the config mappings' annotations.
@@ -24,7 +25,9 @@ from planwise_dagster.simulation import (
     workforce_simulation,
 )
 
-__all__ = ["JOBS"]
+__all__ = ["APP_SIMULATION_JOB", "JOBS"]
+
+APP_SIMULATION_JOB = "app_simulation"
 
 _INPUTS = dg.AssetSelection.assets(census, comp_levers)
 _SIMULATION = _INPUTS | dg.AssetSelection.assets(workforce_simulation)
@@ -62,6 +65,15 @@ JOBS = [
         "multi_year_simulation",
         selection=_SIMULATION | _ANALYTICS,
         description="Simulate the years of planwise.yaml (or `years`), then build the marts.",
+    ),
+    dg.define_asset_job(
+        APP_SIMULATION_JOB,
+        selection=_SIMULATION,
+        description=(
+            "The app's run: the inputs and the simulation, without the marts (rebuilding them "
+            "costs half a minute; `multi_year_simulation` or 'planwise analytics build' does). "
+            "The same config as `multi_year_simulation`."
+        ),
     ),
     dg.define_asset_job(
         "single_year_simulation",

@@ -17,9 +17,16 @@ from planwise.application import (
     Workspace,
 )
 from planwise.errors import UserError
+from planwise.metrics import METRICS, format_metric
 from planwise.optimization import IterationKind, IterationRecord, OptimizationResult
 from planwise.parameters import DEFAULT_SCENARIO
-from planwise_dagster.metadata import markdown_table, numeric
+from planwise_dagster.answers import (
+    VERDICT_TEXT,
+    component_label,
+    loop_metadata,
+    summary_metadata,
+)
+from planwise_dagster.metadata import level_names
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 from planwise_dagster.simulation import census, comp_levers
 
@@ -155,14 +162,26 @@ def _year(key: str, value: Any) -> Any:
     return int(value) if key == "year" and str(value).isdigit() else value
 
 
+def _value(key: str, value: float | None) -> str:
+    """A component's value in its metric's unit (a target named otherwise: the number)."""
+    metric = key.partition("@")[0]
+    if metric in METRICS or value is None:
+        return format_metric(metric, value)
+    return f"{value:.6g}"
+
+
 def iteration_line(record: IterationRecord) -> str:
-    """One log line per iteration: what ran, and each target's residual."""
+    """One log line per iteration: what ran, and each target's value and residual
+    r = (value − target) / tolerance."""
     ids = ""
     if record.run_id is not None:
         ids = f", parameter set {record.parameter_set_id}, run {record.run_id}"
     if record.error:
         return f"Iteration {record.iteration} ({record.kind}{ids}) failed: {record.error}"
-    residuals = ", ".join(f"{name} r={value:+.3f}" for name, value in record.residuals.items())
+    residuals = "; ".join(
+        f"{component_label(key)} {_value(key, record.metrics.get(key))} r={residual:+.3f}"
+        for key, residual in record.residuals.items()
+    )
     within = "all within tolerance" if record.within_tolerance else "not yet within tolerance"
     return f"Iteration {record.iteration} ({record.kind}{ids}): {residuals} — {within}"
 
@@ -209,71 +228,19 @@ def compensation_optimization_loop(
                 result = application.optimize(workspace, request, log_iteration)
         finally:
             log_iteration.flush()
-    verdict = "Converged" if result.converged else f"Not converged ({result.stop_reason})"
-    context.log.info(f"{verdict} after {result.simulations} simulations: {result.explanation}")
-    return dg.Output(
-        result,
-        metadata={
-            "optimization_id": dg.MetadataValue.int(result.optimization_id),
-            "converged": dg.MetadataValue.bool(result.converged),
-            # StrEnums: Dagster serializes plain values only.
-            "stop_reason": str(result.stop_reason),
-            "explanation": result.explanation,
-            "targets": dg.MetadataValue.md(result.target_table_markdown()),
-            "iterations": dg.MetadataValue.int(len(result.iterations)),
-            "simulations": dg.MetadataValue.int(result.simulations),
-            "replays": dg.MetadataValue.int(result.replays),
-            "duration_seconds": numeric(round(result.duration_seconds, 3)),
-            "start_parameter_set_id": dg.MetadataValue.int(result.start_parameter_set_id),
-            "best_parameter_set_id": _optional_int(result.best_parameter_set_id),
-            "best_run_id": _optional_int(result.best_run_id),
-            "applied": dg.MetadataValue.bool(result.applied),
-            "mode": str(result.mode),
-            "scenario_id": result.scenario_id,
-        },
+    context.log.info(
+        f"{VERDICT_TEXT[result.verdict]} after {result.simulations} simulations: "
+        f"{result.explanation}"
     )
-
-
-def _optional_int(value: int | None) -> dg.MetadataValue[Any]:
-    return dg.MetadataValue.null() if value is None else dg.MetadataValue.int(value)
+    return dg.Output(result, metadata=loop_metadata(result))
 
 
 @dg.asset(group_name=OPTIMIZATION_GROUP, kinds={"python"})
 def optimization_results_summary(
-    compensation_optimization_loop: OptimizationResult,
+    compensation_optimization_loop: OptimizationResult, planwise: PlanwiseWorkspace
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """The analyst's review of an optimization: targets, lever path, sensitivities, robustness."""
-    result = compensation_optimization_loop
-    metadata: dict[str, Any] = {
-        "optimization_id": dg.MetadataValue.int(result.optimization_id),
-        "explanation": result.explanation,
-        "targets": dg.MetadataValue.md(result.target_table_markdown()),
-        "lever_path": dg.MetadataValue.md(_records_markdown(result.lever_path)),
-        "sensitivities": dg.MetadataValue.md(_nested_markdown(result.sensitivities)),
-        "best_parameter_set_id": _optional_int(result.best_parameter_set_id),
-        "applied": dg.MetadataValue.bool(result.applied),
-    }
-    if result.robustness:
-        rows = [vars(row) for row in result.robustness]
-        metadata["robustness"] = dg.MetadataValue.md(_records_markdown(rows))
-    if result.robustness_warning:
-        metadata["robustness_warning"] = result.robustness_warning
-    if result.ignored_keys:
-        metadata["ignored_keys"] = ", ".join(result.ignored_keys)
-    return dg.MaterializeResult(metadata=metadata)
-
-
-def _cell(value: object) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def _records_markdown(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(none)"
-    header = list(dict.fromkeys(key for row in rows for key in row))
-    return markdown_table(header, [[_cell(row.get(key, "")) for key in header] for row in rows])
-
-
-def _nested_markdown(table: dict[str, dict[str, float]]) -> str:
-    rows = [{"": outer, **inner} for outer, inner in table.items()]
-    return _records_markdown(rows)
+    """The analyst's review of an optimization: the verdict, what changed, the levers outside
+    their usual range, the lever path, sensitivities and robustness."""
+    with user_errors_as_failures():
+        names = level_names(planwise.workspace().settings())
+    return dg.MaterializeResult(metadata=summary_metadata(compensation_optimization_loop, names))

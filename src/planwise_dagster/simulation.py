@@ -8,7 +8,12 @@ import dagster as dg
 from planwise import application
 from planwise.application import ProgressEvent, ProgressListener, SimulateRequest, YearSimulated
 from planwise.parameters import DEFAULT_SCENARIO
-from planwise_dagster.metadata import lever_table_markdown, run_metadata
+from planwise_dagster.metadata import (
+    census_metadata,
+    level_names,
+    levers_metadata,
+    run_metadata,
+)
 from planwise_dagster.resources import PlanwiseWorkspace, user_errors_as_failures
 
 __all__ = [
@@ -71,32 +76,17 @@ def census(planwise: PlanwiseWorkspace) -> dg.MaterializeResult:  # type: ignore
     """The workspace's active census: the starting workforce every simulation begins from."""
     with user_errors_as_failures():
         active = application.active_census(planwise.workspace()).census
-    return dg.MaterializeResult(
-        metadata={
-            "census_id": active.census_id,
-            "row_count": dg.MetadataValue.int(len(active)),
-            "starting_headcount": dg.MetadataValue.int(active.starting_headcount),
-            "as_of_date": active.as_of_date.isoformat(),
-        }
-    )
+    return dg.MaterializeResult(metadata=census_metadata(active))
 
 
 @dg.asset(group_name=INPUTS_GROUP, kinds={"duckdb"})
 def comp_levers(config: LeversConfig, planwise: PlanwiseWorkspace) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The scenario's active parameter set, resolved for the simulated years."""
+    workspace = planwise.workspace()
     with user_errors_as_failures():
-        view = application.lever_view(planwise.workspace(), config.scenario_id)
-    return dg.MaterializeResult(
-        metadata={
-            "parameter_set_id": dg.MetadataValue.int(view.parameter_set_id),
-            "scenario_id": view.scenario_id,
-            "source": str(view.record.source),
-            "created_by": view.record.created_by,
-            "note": view.record.note or "",
-            "locked_values": dg.MetadataValue.int(sum(lever.is_locked for lever in view.lever_set)),
-            "levers": dg.MetadataValue.md(lever_table_markdown(view.resolved)),
-        }
-    )
+        view = application.lever_view(workspace, config.scenario_id)
+        names = level_names(workspace.settings())
+    return dg.MaterializeResult(metadata=levers_metadata(view, names))
 
 
 def _observe_years(context: dg.AssetExecutionContext) -> ProgressListener:

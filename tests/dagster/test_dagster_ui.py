@@ -1,4 +1,5 @@
-"""`planwise dagster`: the UI serves the PlanWise jobs on 127.0.0.1 and stops on SIGTERM."""
+"""`planwise dagster`: the UI serves the PlanWise jobs on 127.0.0.1, shows the runs made
+outside Dagster (the store sensor, run by its daemon) and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,20 +14,28 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from planwise.application import Workspace
+from planwise import application
+from planwise.application import SimulateRequest, Workspace
 from planwise.cli.orchestration import DAGSTER_YAML, dagster_dev_command, prepare_dagster_home
 
 JOBS_QUERY = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
 EXPECTED_JOBS = {
+    "app_simulation",
     "multi_year_simulation",
     "single_year_simulation",
     "compensation_optimization_job",
     "single_optimization_iteration",
 }
+MATERIALIZATIONS_QUERY = """{ assetOrError(assetKey: {path: ["workforce_simulation"]}) {
+  ... on Asset { assetMaterializations(limit: 20) {
+    runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
 START_TIMEOUT_SECONDS = 150
+# The daemon evaluates the sensor as it starts, then every 30 s.
+SENSOR_TIMEOUT_SECONDS = 75
 
 
 def _free_port() -> int:
@@ -35,19 +44,39 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _job_names(port: int) -> set[str] | None:
+def _graphql(port: int, query: str) -> dict[str, Any] | None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": JOBS_QUERY}).encode(),
+        data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            payload = json.load(response)
+            payload: dict[str, Any] = json.load(response).get("data") or {}
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
-    nodes = (payload.get("data") or {}).get("repositoriesOrError", {}).get("nodes") or []
+    return payload
+
+
+def _job_names(port: int) -> set[str] | None:
+    payload = _graphql(port, JOBS_QUERY)
+    if payload is None:
+        return None
+    nodes = payload.get("repositoriesOrError", {}).get("nodes") or []
     return {job["name"] for node in nodes for job in node["jobs"]}
+
+
+def _materialized_runs(port: int) -> list[tuple[str, int | None]]:
+    """Each materialization of `workforce_simulation`: its Dagster run id ("" for one the
+    sensor reported) and the PlanWise run id in its metadata."""
+    payload = _graphql(port, MATERIALIZATIONS_QUERY) or {}
+    events = (payload.get("assetOrError") or {}).get("assetMaterializations") or []
+    runs: list[tuple[str, int | None]] = []
+    for event in events:
+        ids = [entry.get("intValue") for entry in event["metadataEntries"]]
+        labels = [entry["label"] for entry in event["metadataEntries"]]
+        runs.append((event["runId"], dict(zip(labels, ids, strict=True)).get("run_id")))
+    return runs
 
 
 def _ignore_sigint() -> None:
@@ -72,6 +101,7 @@ def test_the_dagster_home_is_the_workspace_s_with_telemetry_off(tmp_path: Path) 
 def test_planwise_dagster_serves_the_jobs_and_stops_on_sigterm(
     workspace: Workspace, tmp_path: Path
 ) -> None:
+    outside = application.simulate(workspace, SimulateRequest(years=1))  # as the CLI does
     port = _free_port()
     log_path = tmp_path / "dagster.log"
     environment = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1"}
@@ -105,6 +135,14 @@ def test_planwise_dagster_serves_the_jobs_and_stops_on_sigterm(
         assert names is not None, log_path.read_text(errors="replace")[-3000:]
         assert names >= EXPECTED_JOBS
         assert (workspace.root / ".dagster" / "dagster.yaml").exists()
+
+        # The run made outside Dagster shows as a materialization, not "never materialized".
+        deadline = time.monotonic() + SENSOR_TIMEOUT_SECONDS
+        materialized = _materialized_runs(port)
+        while not materialized and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(1)
+            materialized = _materialized_runs(port)
+        assert materialized == [("", outside.run_id)], log_path.read_text(errors="replace")[-3000:]
 
         process.terminate()  # SIGTERM to `planwise dagster`, which became `dagster dev`
         assert process.wait(timeout=60) is not None

@@ -1,4 +1,5 @@
-"""The definitions load, and their asset keys, groups, jobs and checks are the committed ones.
+"""The definitions load, and their asset keys, groups, jobs, checks and sensors are the
+committed ones.
 
 Regenerate `expected_definitions.json` deliberately when the graph changes:
 `python tests/dagster/test_definitions.py > tests/dagster/expected_definitions.json`.
@@ -31,6 +32,7 @@ def _describe(defs: dg.Definitions) -> dict[str, Any]:
         "checks": sorted(
             key.to_user_string() for key in graph.asset_check_keys if key.name in OWN_CHECKS
         ),
+        "sensors": sorted(sensor.name for sensor in defs.sensors or ()),
     }
 
 

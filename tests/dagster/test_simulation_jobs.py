@@ -20,14 +20,42 @@ def test_multi_year_simulation_stores_a_run_and_builds_the_marts(
     assert census["starting_headcount"] > 0
     levers = materialized(result, "comp_levers")
     assert levers["scenario_id"] == "default"
-    assert "merit_base" in levers["levers"]
+    assert "| Merit | " in levers["levers"]  # lever labels, levels by name
+    assert "| Staff | Manager |" in levers["levers"]
     simulation = materialized(result, "workforce_simulation")
     assert simulation["parameter_set_id"] == levers["parameter_set_id"]
-    assert "total_compensation_cost" in simulation["metrics"]
+    assert "| Total compensation cost |" in simulation["metrics"]
     stored = application.run_results(workspace, simulation["run_id"]).run
     assert stored.end_year - stored.start_year + 1 == YEARS
     assert materialized(result, "fct_compensation_growth")
     assert dbt_checks_all_passed(result) > 50
+
+
+def test_app_simulation_stores_the_run_without_building_the_marts(
+    workspace: Workspace, instance: dg.DagsterInstance
+) -> None:
+    """The app's job: the run config of `multi_year_simulation`, no dbt step (rebuilding
+    the marts made every run from the app cost half a minute)."""
+    config = {
+        "ops": {
+            "comp_levers": {"config": {"scenario_id": "default"}},
+            "workforce_simulation": {
+                "config": {"scenario_id": "default", "years": 2, "start_year": 2025, "seed": 9}
+            },
+        }
+    }
+    result = execute("app_simulation", instance, config)
+
+    events = result.get_asset_materialization_events()
+    assert {event.asset_key.path[0] for event in events} == {
+        "census",
+        "comp_levers",
+        "workforce_simulation",
+    }
+    assert result.get_asset_check_evaluations() == []
+    run_id = materialized(result, "workforce_simulation")["run_id"]
+    stored = application.run_results(workspace, run_id)
+    assert (stored.run.seed, stored.run.start_year, stored.run.end_year) == (9, 2025, 2026)
 
 
 def test_single_year_simulation_continues_a_run_to_the_multi_year_figures(
