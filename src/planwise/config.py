@@ -19,6 +19,7 @@ from planwise.errors import Problem, ValidationFailed
 __all__ = [
     "YAML_LOADER",
     "AgeShare",
+    "ComputeSettings",
     "DatabaseSettings",
     "EffectiveDates",
     "HazardBand",
@@ -109,6 +110,19 @@ class DatabaseSettings(_Model):
     threads: int = Field(default=2, ge=1, le=256)
 
 
+class ComputeSettings(_Model):
+    """Where ensembles run: a local Dask cluster (default) or an existing one by address."""
+
+    scheduler: str | None = Field(
+        default=None,
+        description="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(also $PLANWISE_DASK_SCHEDULER); unset: a local cluster on this machine",
+    )
+    workers: int | None = Field(
+        default=None, ge=1, le=256, description="local cluster workers (default: CPU cores)"
+    )
+
+
 def _default_levels() -> list[JobLevel]:
     return [
         JobLevel(level=1, name="Staff", min_salary=50_000, max_salary=80_000),
@@ -179,6 +193,7 @@ class Settings(_Model):
     )
     effective_dates: EffectiveDates = Field(default_factory=EffectiveDates)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
 
     @field_validator(
         "termination_age_multipliers",

@@ -195,14 +195,14 @@ def format_difference(name: str, value: float, compact: bool = False) -> str:
     if not math.isfinite(value):
         return "–"
     unit = METRICS[name].unit if name in METRICS else "ratio"
+    sign = "+" if value >= 0 else "−"  # the minus sign, not a hyphen, in every unit
     if unit == "count":
-        return f"{value:+,.0f}"
+        return f"{sign}{abs(value):,.0f}"
     if unit == "currency":
-        text = format_money(abs(value), compact)
-        return f"{'+' if value >= 0 else '−'}{text}"
+        return f"{sign}{format_money(abs(value), compact)}"
     if unit == "rate":
-        return f"{value * 100:+.2f} pp"
-    return f"{value:+.4f}"
+        return f"{sign}{abs(value) * 100:.2f} pp"
+    return f"{sign}{abs(value):.4f}"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,14 @@ if TYPE_CHECKING:
         import_census,
         validate_census_file,
     )
+    from planwise.application.ensembles import (
+        EnsembleRequest,
+        EnsembleResult,
+        Threshold,
+        list_ensembles,
+        run_ensemble,
+        show_ensemble,
+    )
     from planwise.application.labels import WORDS, lever_key_label, plain_word
     from planwise.application.levers import (
         EditLeversRequest,
@@ -51,7 +59,9 @@ if TYPE_CHECKING:
         validate_levers_file,
     )
     from planwise.application.progress import (
+        ClusterStarted,
         IterationFinished,
+        MemberSimulated,
         ProgressEvent,
         ProgressListener,
         StepFinished,
@@ -106,12 +116,22 @@ if TYPE_CHECKING:
     )
     from planwise.application.workspace import WORKSPACE_ENV, Workspace
     from planwise.application.workspaces import WorkspaceInitialized, current_user, init_workspace
+    from planwise.storage.ensemble_store import EnsembleRecord
     from planwise.storage.optimization_store import OptimizationRecord
     from planwise.storage.parameter_store import ParameterSetRecord, ScenarioRecord
 
 # Each name and the module that defines it: imported on first use, so a shell that needs
 # one use case (or only `--help`) does not load the store, pandas or the solver.
 _MODULES: dict[str, str] = {
+    "EnsembleRequest": "planwise.application.ensembles",
+    "EnsembleResult": "planwise.application.ensembles",
+    "Threshold": "planwise.application.ensembles",
+    "list_ensembles": "planwise.application.ensembles",
+    "run_ensemble": "planwise.application.ensembles",
+    "show_ensemble": "planwise.application.ensembles",
+    "ClusterStarted": "planwise.application.progress",
+    "MemberSimulated": "planwise.application.progress",
+    "EnsembleRecord": "planwise.storage.ensemble_store",
     "AnalyticsBuilder": "planwise.application.analytics",
     "AnalyticsRequest": "planwise.application.analytics",
     "AnalyticsResult": "planwise.application.analytics",
@@ -214,9 +234,13 @@ __all__ = [
     "AnalyticsTarget",
     "CensusChecked",
     "CensusStored",
+    "ClusterStarted",
     "ComparisonRow",
     "CreateScenarioRequest",
     "EditLeversRequest",
+    "EnsembleRecord",
+    "EnsembleRequest",
+    "EnsembleResult",
     "EvaluateRequest",
     "EventsPage",
     "EventsQuery",
@@ -231,6 +255,7 @@ __all__ = [
     "LeverView",
     "LeversEvaluated",
     "LeversExported",
+    "MemberSimulated",
     "NodeOutcome",
     "OptimizationRecord",
     "OptimizeRequest",
@@ -252,6 +277,7 @@ __all__ = [
     "StepStarted",
     "StoreState",
     "Table",
+    "Threshold",
     "Workspace",
     "WorkspaceInitialized",
     "YearSimulated",
@@ -274,6 +300,7 @@ __all__ = [
     "lever_history",
     "lever_key_label",
     "lever_view",
+    "list_ensembles",
     "list_optimizations",
     "list_runs",
     "list_scenarios",
@@ -286,7 +313,9 @@ __all__ = [
     "project_change",
     "resume_optimization",
     "rollback",
+    "run_ensemble",
     "run_results",
+    "show_ensemble",
     "show_optimization",
     "simulate",
     "store_state",

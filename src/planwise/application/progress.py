@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from planwise.optimization.report import IterationRecord
 
 __all__ = [
+    "ClusterStarted",
     "IterationFinished",
+    "MemberSimulated",
     "ProgressEvent",
     "ProgressListener",
     "StepFinished",
@@ -63,7 +65,34 @@ class StepFinished:
     seconds: float = 0.0
 
 
-ProgressEvent = YearSimulated | IterationFinished | StepStarted | StepFinished
+@dataclass(frozen=True)
+class MemberSimulated:
+    """A member of an ensemble (a scenario under a seed) finished."""
+
+    scenario_id: str
+    seed: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ClusterStarted:
+    """The Dask cluster an ensemble runs on is ready (its dashboard, when local)."""
+
+    workers: int
+    dashboard_link: str | None
+    scheduler: str | None
+    """The address of an existing cluster; None for a local cluster started for the call."""
+
+
+ProgressEvent = (
+    YearSimulated
+    | IterationFinished
+    | StepStarted
+    | StepFinished
+    | MemberSimulated
+    | ClusterStarted
+)
 ProgressListener = Callable[[ProgressEvent], None]
 
 

@@ -26,6 +26,7 @@ from planwise.cli._common import (
 )
 from planwise.cli.analytics import analytics_app
 from planwise.cli.census import census_app
+from planwise.cli.ensemble import ensemble_app
 from planwise.cli.levers import levers_app
 from planwise.cli.optimize import (
     EXIT_NOT_CONVERGED,
@@ -51,6 +52,7 @@ app.add_typer(census_app, name="census")
 app.add_typer(levers_app, name="levers")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(optimize_app, name="optimize")
+app.add_typer(ensemble_app, name="ensemble")
 register_ui(app)
 register_dagster(app)
 

@@ -23,8 +23,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 4
-"""3 → 4 added `parameter_set_activations` and the writer columns of `optimization_runs`
-(additive: upgraded in place, see database.py)."""
+"""3 → 4 added `parameter_set_activations`, the writer columns of `optimization_runs` and
+the ensemble tables (additive: upgraded in place, see database.py)."""
 MIGRATABLE_VERSIONS = frozenset({3})
 """Older versions whose upgrade only adds tables, views or columns: `SCHEMA_STATEMENTS` run
 again (every statement is idempotent) plus `BACKFILL_STATEMENTS` bring them up to date."""
@@ -49,6 +49,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE SEQUENCE IF NOT EXISTS parameter_set_id_seq START 1",
     "CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1",
     "CREATE SEQUENCE IF NOT EXISTS optimization_id_seq START 1",
+    "CREATE SEQUENCE IF NOT EXISTS ensemble_id_seq START 1",
     """CREATE TABLE IF NOT EXISTS schema_info (
         schema_version INTEGER NOT NULL,
         created_at TIMESTAMP NOT NULL
@@ -234,6 +235,40 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     JOIN simulation_employees AS employee USING (run_id, employee_key)""",
     """CREATE TABLE IF NOT EXISTS simulation_metrics (
         run_id INTEGER NOT NULL,
+        simulation_year INTEGER,
+        metric_name VARCHAR NOT NULL,
+        metric_value DOUBLE
+    )""",
+    # An ensemble: scenarios simulated under the same seeds (common random numbers), each
+    # member's §7 metrics kept; full events only for the members asked for (`run_id`).
+    """CREATE TABLE IF NOT EXISTS ensembles (
+        ensemble_id INTEGER PRIMARY KEY,
+        census_id VARCHAR NOT NULL,
+        scenarios VARCHAR NOT NULL,
+        parameter_sets VARCHAR NOT NULL,
+        first_seed BIGINT NOT NULL,
+        seeds INTEGER NOT NULL,
+        start_year INTEGER NOT NULL,
+        years INTEGER NOT NULL,
+        workers INTEGER,
+        scheduler VARCHAR,
+        timings VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL,
+        settings_json VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ensemble_members (
+        ensemble_id INTEGER NOT NULL,
+        scenario_id VARCHAR NOT NULL,
+        parameter_set_id INTEGER NOT NULL,
+        seed BIGINT NOT NULL,
+        run_id INTEGER,
+        seconds DOUBLE
+    )""",
+    """CREATE TABLE IF NOT EXISTS ensemble_member_metrics (
+        ensemble_id INTEGER NOT NULL,
+        scenario_id VARCHAR NOT NULL,
+        seed BIGINT NOT NULL,
         simulation_year INTEGER,
         metric_name VARCHAR NOT NULL,
         metric_value DOUBLE
