@@ -23,6 +23,7 @@ from planwise_app import (
     overview_tab,
     results_tab,
     run_tab,
+    scenarios,
 )
 from planwise_app.common import Page, render_guarded, workspace_from
 
@@ -60,6 +61,8 @@ def _sidebar(workspace: Workspace, state: StoreState) -> str:
             f"Active parameter set: {active if active is not None else '—'} · "
             f"latest run: {state.latest_run_id or '—'}"
         )
+        scenarios.describe(workspace, str(scenario_id))
+        scenarios.create_form(workspace, state, SCENARIO_KEY)
         st.caption(f"Changes are recorded as {application.current_user()}.")
         st.button("Refresh", help="Re-read the workspace (e.g. after a CLI command).")
     return str(scenario_id)
@@ -71,7 +74,7 @@ def main() -> None:
     )
     workspace, state = _open_workspace()
     page = Page(workspace, state, _sidebar(workspace, state))
-    tabs = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    tabs = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun", bind="query-params")
     for tab, (name, render) in zip(tabs, TABS.items(), strict=True):
         if tab.open:
             with tab:

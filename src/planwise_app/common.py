@@ -26,13 +26,11 @@ from planwise.application import (
 )
 from planwise.config import Settings
 from planwise.errors import DatabaseLockedError, UserError
-from planwise.parameters import LeverSet
-from planwise.parameters.validation import LeverDomain, validate_lever_value
 
 __all__ = [
     "Page",
     "active_census",
-    "lever_findings",
+    "cards_scope",
     "lever_view",
     "reference_projection",
     "render_guarded",
@@ -73,6 +71,14 @@ class Page:
     def settings(self) -> Settings:
         return _settings(self.state.settings_json)
 
+    @property
+    def level_names(self) -> dict[int, str]:
+        """Job levels by name (Staff … VP), as planwise.yaml declares them."""
+        return {level.level: level.name for level in self.settings.job_levels}
+
+    def level_name(self, level: int) -> str:
+        return self.level_names.get(level, f"Level {level}")
+
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _settings(settings_json: str) -> Settings:
@@ -108,19 +114,13 @@ def reference_projection(
     return application.project(_settings(settings_json), workforce, levers.resolved)
 
 
-def lever_findings(lever_set: LeverSet, settings: Settings) -> tuple[list[str], list[str]]:
-    """Errors and warnings for every value of a set, by the same rules as the CLI."""
-    domain = LeverDomain.from_settings(settings)
-    errors: list[str] = []
-    warnings: list[str] = []
-    for lever in lever_set.levers:
-        found_errors, found_warnings = validate_lever_value(
-            lever.parameter_name, lever.value, domain, level=lever.job_level, year=lever.fiscal_year
-        )
-        where = f"{lever.parameter_name}, {lever.fiscal_year}, level {lever.job_level}"
-        errors.extend(f"{where}: {problem.describe()}" for problem in found_errors)
-        warnings.extend(f"{where}: {problem.describe()}" for problem in found_warnings)
-    return errors, warnings
+def cards_scope(years: Sequence[int]) -> str:
+    """What the metric cards cover: the final year, or (growth a year, cumulative cost) the
+    whole horizon."""
+    return (
+        f"Headcount, cost and salaries in {years[-1]}; growth a year and cumulative cost over "
+        f"{years[0]}–{years[-1]}."
+    )
 
 
 def render_guarded(name: str, render: Callable[[], None]) -> None:

@@ -2,6 +2,10 @@
 instance (so the run shows in the Dagster UI), otherwise in-process via
 `planwise.application.simulate`.
 
+Through Dagster the run takes the `app_simulation` job when the definitions have it (the
+inputs and the simulation, without rebuilding the dbt marts, so it costs about what an
+in-process run costs), else `multi_year_simulation`.
+
 Both call the same use case; there is no fallback from one to the other: the page says
 which one it uses, and a failure is shown as it is. Progress is structured either way:
 the use case's `YearSimulated` events in-process, the asset's per-year observations
@@ -27,9 +31,11 @@ from planwise.metrics import RunMetrics
 if TYPE_CHECKING:
     import dagster as dg
 
-__all__ = ["DAGSTER_JOB", "Execution", "RunOutcome", "execution", "run"]
+__all__ = ["APP_JOB", "DAGSTER_JOB", "Execution", "RunOutcome", "execution", "run"]
 
 DAGSTER_PACKAGE = "planwise_dagster"
+APP_JOB = "app_simulation"
+"""The job without the dbt marts, for the app's runs (used when the definitions have it)."""
 DAGSTER_JOB = "multi_year_simulation"
 SIMULATION_ASSET = "workforce_simulation"
 
@@ -41,6 +47,7 @@ class Execution:
     through_dagster: bool
     description: str
     dagster_home: Path | None = None
+    job: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,19 +61,38 @@ class RunOutcome:
 
 
 def execution(workspace: Workspace) -> Execution:
+    """Through Dagster when the workspace has a Dagster instance, else in this process."""
     home = workspace.dagster_home
     if (home / "dagster.yaml").exists() and importlib.util.find_spec(DAGSTER_PACKAGE):
+        job = _job_name()
+        how = (
+            "which skips rebuilding the dbt marts"
+            if job == APP_JOB
+            else "which also rebuilds the dbt marts, so it takes longer"
+        )
         return Execution(
             True,
-            f"Runs through Dagster: job `{DAGSTER_JOB}` on the instance at `{home}`, so the "
-            "run appears in the Dagster UI ('planwise dagster').",
+            f"Runs go through Dagster (job `{job}`, {how}), so each run shows in the Dagster "
+            "UI ('planwise dagster').",
             home,
+            job,
         )
     return Execution(
         False,
-        "Runs in-process via planwise.application. (No Dagster instance is set up for this "
-        f"workspace: `{home / 'dagster.yaml'}` does not exist; 'planwise dagster' creates it.)",
+        "Runs happen in this app's process, not through Dagster, because this workspace has "
+        "no Dagster instance yet ('planwise dagster' sets one up).",
     )
+
+
+def _job_name() -> str:
+    """`app_simulation` when the definitions have it, else `multi_year_simulation`."""
+    from planwise_dagster import defs
+
+    try:
+        defs.resolve_job_def(APP_JOB)
+    except Exception:  # Dagster raises its own error types for an unknown job
+        return DAGSTER_JOB
+    return APP_JOB
 
 
 def run(
@@ -92,6 +118,7 @@ def run(
             seed=seed,
             on_year=on_year,
             on_step=on_step or (lambda step: None),
+            job_name=way.job or DAGSTER_JOB,
         )
 
     def progress(event: ProgressEvent) -> None:
@@ -127,17 +154,18 @@ def _through_dagster(
     seed: int,
     on_year: Callable[[int, int], None],
     on_step: Callable[[str], None],
+    job_name: str,
 ) -> RunOutcome:
-    """Execute the `multi_year_simulation` job in this process against the workspace's
-    Dagster instance, so the run is recorded there. Progress comes from the run's
-    structured events: each step's start, and the simulation asset's observation of each
-    simulated year."""
+    """Execute the job (`app_simulation`, or `multi_year_simulation`) in this process
+    against the workspace's Dagster instance, so the run is recorded there. Progress comes
+    from the run's structured events: each step's start, and the simulation asset's
+    observation of each simulated year."""
     import dagster as dg
     from planwise_dagster import defs
     from planwise_dagster.resources import PlanwiseWorkspace
 
     started = time.perf_counter()
-    job = defs.resolve_job_def(DAGSTER_JOB)
+    job = defs.resolve_job_def(job_name)
     instance = dg.DagsterInstance.from_config(str(home))
     dagster_run_id = str(uuid.uuid4())
     run_config = {
@@ -199,7 +227,7 @@ def _through_dagster(
         stored.run.parameter_set_id,
         stored.metrics,
         time.perf_counter() - started,
-        f"through Dagster (run {dagster_run_id[:8]})",
+        f"through Dagster, job {job_name} (Dagster run {dagster_run_id[:8]})",
     )
 
 

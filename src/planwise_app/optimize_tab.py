@@ -1,59 +1,120 @@
-"""Auto-Optimize: targets in, the tuning loop runs with live progress, the answer out.
+"""Auto-Optimize: targets in, the tuning loop runs in the background, the answer out.
 
 The controls are the reference story's (target growth %, max iterations, tolerance,
-strategy) plus a multi-target editor. `planwise.application.optimize` does everything;
-this page shows its iterations as they arrive, then the per-target table, convergence,
-lever path, sensitivities and robustness, and applies or rolls back the answer.
+strategy) plus a multi-target editor. The loop runs on a thread of the server
+(`planwise_app.background`), so it finishes when the analyst leaves the tab or closes the
+browser; the page follows its iterations while it runs. An optimization whose process
+ended before it finished is listed as interrupted and offered for resume.
+
+The form always holds the targets of the optimization shown below it (or the workspace's
+targets.yaml when there is none), so a result is never read against other targets.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-import plotly.express as px
 import streamlit as st
 
 from planwise import application
-from planwise.application import IterationFinished, OptimizeRequest, ProgressEvent
+from planwise.application import OptimizationRecord, OptimizeRequest, ResumeRequest, plain_word
 from planwise.errors import UserError
-from planwise.metrics import METRICS
-from planwise.optimization import MODES, OptimizationStatus, Priority, load_targets
+from planwise.metrics import METRICS, metric_label
+from planwise.optimization import (
+    MODES,
+    OptimizationStatus,
+    Priority,
+    load_targets,
+)
+from planwise_app import background, queries
+from planwise_app import optimization_panel as panel
 from planwise_app import optimization_views as views
-from planwise_app import queries
 from planwise_app.common import Page
+from planwise_app.entries import decimal_text, number_entry
 
 __all__ = ["render"]
 
-RESULT_KEY = "optimize_result"
-NOTICE_KEY = "optimize_notice"
 EDITOR_KEY = "optimize_targets"
 START_KEY = "optimize_start_point"
 EDITOR_VERSION_KEY = "optimize_targets_version"
+SOURCE_KEY = "optimize_form_source"
 PRIORITIES = tuple(Priority)
+_POLL_SECONDS = 1.0
+_FINISHED = (
+    OptimizationStatus.CONVERGED,
+    OptimizationStatus.NOT_CONVERGED,
+    OptimizationStatus.CONVERGED_WITH_WARNINGS,
+)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What the page shows below the form, and so what the form holds the targets of."""
+
+    source: str
+    """`job:N` (running here), `optimization:N` (stored), or `file` (none yet)."""
+    job: background.Job | None = None
+    record: OptimizationRecord | None = None
 
 
 def render(page: Page) -> None:
     st.subheader("Auto-Optimize")
-    notice = st.session_state.pop(NOTICE_KEY, None)
+    notice = st.session_state.pop(panel.NOTICE_KEY, None)
     if notice:
         st.success(notice)
-    targets_mapping = _controls(page)
-    if targets_mapping is not None:
-        started = st.button("Start auto-optimization", type="primary", key="optimize_start")
+    job = background.job_for(page.state.database, page.scenario_id)
+    shown = _shown(page, job)
+    _follow_form(page, shown)
+    mapping = _controls(page, shown)
+    running = job is not None and job.running
+    started = st.button(
+        "Start auto-optimization",
+        type="primary",
+        key="optimize_start",
+        disabled=mapping is None or running,
+    )
+    if mapping is None:
+        st.caption("Start is disabled until every field above holds a valid value.")
+    elif running:
+        st.caption("Start is disabled while this scenario's optimization runs.")
+    else:
         st.caption(
-            "Every iteration is stored as it finishes. Leaving the page while the loop runs "
-            "stops it; 'planwise optimize --resume ID' continues it from its last iteration."
+            "The loop runs in the background and stores every iteration as it finishes: you "
+            "can leave this page or close the browser; the result is here when you return."
         )
-        if started:
-            _run(page, targets_mapping)
-    report = _current_report(page)
-    if report is not None:
-        _show(page, report)
+    if started and mapping is not None:
+        _start(page, mapping)
+    if job is not None and job.state().error and not running and shown.job is job:
+        st.error(f"The optimization started here stopped: {job.state().error}")
+    if running and job is not None:
+        _follow(job, page.level_names)
+    elif shown.record is not None:
+        _stored(page, shown.record, job)
 
 
-def _starting_point(page: Page) -> views.StartingPoint:
-    """From the workspace's targets.yaml when there is a valid one (read once a session)."""
+def _shown(page: Page, job: background.Job | None) -> _Shown:
+    """This scenario's optimization running here, else its latest stored one."""
+    if job is not None and job.running:
+        return _Shown(f"job:{job.serial}", job=job)
+    records = [
+        record
+        for record in application.list_optimizations(page.workspace, 200)
+        if record.scenario_id == page.scenario_id
+    ]
+    if records:
+        return _Shown(f"optimization:{records[0].optimization_id}", record=records[0])
+    if job is not None:  # it stopped before storing anything (e.g. the targets were refused)
+        return _Shown(f"job:{job.serial}", job=job)
+    return _Shown("file")
+
+
+# --- the form --------------------------------------------------------------------------
+
+
+def _targets_file_point(page: Page) -> views.StartingPoint:
+    """From the workspace's targets.yaml when there is a valid one."""
     path = page.workspace.targets_path
     if not path.exists():
         return views.starting_point(None)
@@ -64,92 +125,184 @@ def _starting_point(page: Page) -> views.StartingPoint:
         return views.starting_point(None)
 
 
-def _controls(page: Page) -> dict[str, Any] | None:
-    if START_KEY not in st.session_state:
-        st.session_state[START_KEY] = _starting_point(page)
-    start: views.StartingPoint = st.session_state[START_KEY]
+def _point_of(page: Page, shown: _Shown) -> views.StartingPoint:
+    mapping: Mapping[str, Any] | None = None
+    if shown.record is not None:
+        mapping = shown.record.targets_mapping
+    elif shown.job is not None:
+        mapping = shown.job.targets
+    if mapping is None:
+        return _targets_file_point(page)
+    try:
+        return views.starting_point(load_targets(mapping))
+    except UserError:
+        return _targets_file_point(page)
+
+
+def _follow_form(page: Page, shown: _Shown) -> None:
+    """When the optimization shown changes, the form takes its targets (before it draws)."""
+    if st.session_state.get(SOURCE_KEY) == shown.source and START_KEY in st.session_state:
+        return
+    start = _point_of(page, shown)
     growth = start.growth or views.DEFAULT_GROWTH
-    st.caption(
-        f"Starting from {page.workspace.targets_path.name}"
-        if page.workspace.targets_path.exists()
-        else "No targets.yaml in the workspace: starting from the defaults."
+    st.session_state.update(
+        {
+            SOURCE_KEY: shown.source,
+            START_KEY: start,
+            EDITOR_VERSION_KEY: st.session_state.get(EDITOR_VERSION_KEY, -1) + 1,
+            "optimize_use_growth": start.growth is not None,
+            "optimize_growth_metric": growth.metric,
+            "optimize_target_growth": decimal_text(growth.target_percent, 1),
+            "optimize_tolerance": decimal_text(growth.tolerance_points, 2),
+            "optimize_growth_priority": growth.priority,
+            "optimize_max_iterations": str(start.max_iterations),
+            "optimize_mode": start.mode,
+            "optimize_robustness": str(start.robustness_seeds),
+        }
     )
+
+
+def _between(low: float, high: float, unit: str = "") -> Any:
+    def check(value: float) -> str | None:
+        if not low <= value <= high:
+            return f"Between {low:g}{unit} and {high:g}{unit}."
+        return None
+
+    return check
+
+
+def _positive_points(value: float) -> str | None:
+    if not 0 < value <= 5:
+        return "More than 0 and at most 5 pp."
+    return None
+
+
+def _controls(page: Page, shown: _Shown) -> dict[str, Any] | None:
+    """The form; the targets mapping it holds, or None while a field is invalid."""
+    start: views.StartingPoint = st.session_state[START_KEY]
+    _source_caption(page, shown)
+    valid = True
     left, right = st.columns(2)
     with left:
-        use_growth = st.toggle(
-            "Growth target",
-            value=start.growth is not None,
-            key="optimize_use_growth",
-            persist_state="page",
-        )
+        use_growth = st.toggle("Growth target", key="optimize_use_growth", persist_state="page")
         growth_metric = st.selectbox(
             "Growth metric",
             views.GROWTH_METRICS,
-            index=views.GROWTH_METRICS.index(growth.metric),
             key="optimize_growth_metric",
             disabled=not use_growth,
-            format_func=lambda name: f"{name} — {METRICS[name].description}",
+            format_func=metric_label,
+            help="; ".join(
+                f"{metric_label(name)}: {METRICS[name].description}"
+                for name in views.GROWTH_METRICS
+            ),
             persist_state="page",
         )
-        target_growth = st.number_input(
+        target_growth = number_entry(
+            st,
             "Target growth rate (%)",
-            min_value=-10.0,
-            max_value=20.0,
-            value=round(growth.target_percent, 4),
-            step=0.1,
-            key="optimize_target_growth",
+            "optimize_target_growth",
+            "4.0",
+            check=_between(-10, 20, "%"),
             disabled=not use_growth,
-            persist_state="page",
         )
-        tolerance = st.number_input(
+        tolerance = number_entry(
+            st,
             "Convergence tolerance (± percentage points)",
-            min_value=0.001,
-            max_value=5.0,
-            value=round(growth.tolerance_points, 4),
-            step=0.01,
-            format="%.3f",
-            key="optimize_tolerance",
+            "optimize_tolerance",
+            "0.05",
+            check=_positive_points,
             disabled=not use_growth,
-            persist_state="page",
         )
         priority = st.selectbox(
             "Priority of the growth target",
             PRIORITIES,
-            index=PRIORITIES.index(growth.priority),
             key="optimize_growth_priority",
+            format_func=plain_word,
             disabled=not use_growth,
             persist_state="page",
         )
+        valid = not use_growth or (target_growth.valid and tolerance.valid)
     with right:
-        max_iterations = st.number_input(
+        max_iterations = number_entry(
+            st,
             "Max iterations (full simulations)",
-            min_value=1,
-            max_value=50,
-            value=start.max_iterations,
-            step=1,
-            key="optimize_max_iterations",
-            persist_state="page",
+            "optimize_max_iterations",
+            "10",
+            check=_between(1, 50),
+            whole=True,
         )
         mode = st.selectbox(
             "Optimization strategy",
             MODES,
-            index=MODES.index(start.mode),
-            format_func=str.capitalize,
+            format_func=plain_word,
             key="optimize_mode",
             help="Conservative: one scale per lever family, small steps. Balanced: each level, "
             "mildly regularized. Aggressive: each level, fewest simulations.",
             persist_state="page",
         )
-        robustness_seeds = st.number_input(
+        robustness_seeds = number_entry(
+            st,
             "Robustness seeds (re-check the answer on other seeds)",
-            min_value=0,
-            max_value=20,
-            value=start.robustness_seeds,
-            step=1,
-            key="optimize_robustness",
-            persist_state="page",
+            "optimize_robustness",
+            "0",
+            check=_between(0, 20),
+            whole=True,
         )
-    st.markdown("**More targets** (any §7 metric; tolerance is absolute, blank = 2 % relative)")
+        valid = valid and max_iterations.valid and robustness_seeds.valid
+    rows = _editor(page, start)
+    if not valid:
+        return None
+    chosen_growth = (
+        views.GrowthTarget(
+            str(growth_metric),
+            float(target_growth.value or 0.0),
+            float(tolerance.value or 0.0),
+            Priority(priority),
+        )
+        if use_growth
+        else None
+    )
+    mapping = views.targets_mapping(
+        chosen_growth,
+        rows,
+        options=start.options,
+        max_iterations=int(max_iterations.value or 0),
+        mode=str(mode),
+        robustness_seeds=int(robustness_seeds.value or 0),
+    )
+    try:
+        load_targets(mapping)
+    except UserError as error:
+        st.error(str(error))
+        return None
+    if shown.source.startswith("optimization:") and mapping != _untouched(start):
+        st.caption("You changed the targets: Start runs the targets above.")
+    return mapping
+
+
+def _untouched(start: views.StartingPoint) -> dict[str, Any]:
+    return start.mapping()
+
+
+def _source_caption(page: Page, shown: _Shown) -> None:
+    if shown.record is not None:
+        st.caption(
+            f"The form holds the targets of optimization {shown.record.optimization_id}, "
+            "shown below."
+        )
+    elif shown.job is not None:
+        st.caption("The form holds the targets of the optimization started here.")
+    elif page.workspace.targets_path.exists():
+        st.caption(f"Starting from {page.workspace.targets_path.name}")
+    else:
+        st.caption("No targets.yaml in the workspace: starting from the defaults.")
+
+
+def _editor(page: Page, start: views.StartingPoint) -> Any:
+    st.markdown(
+        "**More targets** (any metric; values in the metric's unit: rates in %, their "
+        "tolerance in pp; a blank tolerance is 2 % of the target)"
+    )
     settings = page.settings
     years = [str(y) for y in range(settings.start_year, settings.start_year + settings.years)]
     # The editor's state is a list of edits to its data, lost while its tab is closed: keep
@@ -162,200 +315,129 @@ def _controls(page: Page) -> dict[str, Any] | None:
         key=f"{EDITOR_KEY}_{version}",
         column_config={
             "metric": st.column_config.SelectboxColumn(
-                "metric", options=list(METRICS), required=True
+                "Metric",
+                options=list(METRICS),
+                required=True,
+                format_func=lambda name: metric_label(str(name)),
             ),
-            "target_value": st.column_config.NumberColumn("target value", format="%.6g"),
-            "tolerance": st.column_config.NumberColumn("tolerance (±)", format="%.6g"),
+            "target_value": st.column_config.NumberColumn("Target", format="%.6g"),
+            "tolerance": st.column_config.NumberColumn("Tolerance (±)", format="%.6g"),
             "priority": st.column_config.SelectboxColumn(
-                "priority", options=list(PRIORITIES), default=Priority.MEDIUM
+                "Priority",
+                options=list(PRIORITIES),
+                default=Priority.MEDIUM,
+                format_func=plain_word,
             ),
             "year": st.column_config.SelectboxColumn(
-                "year", options=[*views.YEAR_WORDS, *years], default="final"
+                "Year",
+                options=[*views.YEAR_WORDS, *years],
+                default="final",
+                format_func=lambda year: {"final": "Final year", "each": "Each year"}.get(
+                    str(year), "Average of the years" if year == "average" else str(year)
+                ),
             ),
+            "unit": st.column_config.TextColumn("Unit", disabled=True),
         },
     )
-    if not rows.equals(start.rows):
-        st.session_state[START_KEY] = dataclasses.replace(start, rows=rows)
+    typed = views.typed_rows(rows)
+    if not typed.equals(start.rows):
+        st.session_state[START_KEY] = replace(start, rows=typed)
         st.session_state[EDITOR_VERSION_KEY] = version + 1
-    chosen_growth = (
-        views.GrowthTarget(
-            str(growth_metric), float(target_growth), float(tolerance), Priority(priority)
-        )
-        if use_growth
-        else None
-    )
-    mapping = views.targets_mapping(
-        chosen_growth,
-        rows,
-        options=start.options,
-        max_iterations=int(max_iterations),
-        mode=str(mode),
-        robustness_seeds=int(robustness_seeds),
-    )
-    try:
-        load_targets(mapping)
-    except UserError as error:
-        st.error(str(error))
-        return None
-    return mapping
+    return typed
 
 
-def _run(page: Page, mapping: dict[str, Any]) -> None:
-    bar = st.progress(0.0, text="Starting the tuning loop…")
-    live = st.empty()
-    seen: list[dict[str, Any]] = []
+# --- running -----------------------------------------------------------------------------
 
-    def progress(event: ProgressEvent) -> None:
-        if not isinstance(event, IterationFinished):
-            return
-        record = event.record
-        seen.append(views.iteration_dict(record))
-        frame = views.iteration_frame(seen)
-        worst = frame["max_abs_residual"].iloc[-1]
-        bar.progress(
-            min(event.simulations / event.budget, 1.0),
-            text=f"Iteration {record.iteration} ({record.kind}) · "
-            f"{event.simulations}/{event.budget} simulations · max |residual| {worst:.2f}",
-        )
-        live.dataframe(frame, hide_index=True)
 
+def _start(page: Page, mapping: dict[str, Any]) -> None:
     request = OptimizeRequest(targets=mapping, scenario_id=page.scenario_id)
-    result = application.optimize(page.workspace, request, progress)
-    st.session_state[RESULT_KEY] = result.to_dict()
-    st.rerun()  # the new runs, sets and optimization show on every tab
+    background.start_optimization(page.workspace, request)
+    st.rerun()
 
 
-def _current_report(page: Page) -> dict[str, Any] | None:
-    """This session's latest result, else the latest stored optimization's report."""
-    report = st.session_state.get(RESULT_KEY)
-    if report is not None:
-        return dict(report)
-    state = page.state
-    if state.latest_optimization_id is None:
-        return None
-    records = queries.optimizations(
-        state.database, state.latest_optimization_id, state.optimizations_version
+@st.fragment(run_every=_POLL_SECONDS)
+def _follow(job: background.Job, level_names: Mapping[int, str]) -> None:
+    """The running loop's iterations, read from the registry once a second; a full rerun
+    when it ends, so every tab shows the new runs, sets and result."""
+    state = job.state()
+    if state.finished:
+        st.rerun()
+    what = f"resuming optimization {job.resumes}" if job.resumes else "optimization"
+    st.info(
+        f"Running ({what}, started {job.started_at:%H:%M:%S}). It continues in the background "
+        "if you leave this page or close the browser.",
+        icon=":material/autorenew:",
     )
-    finished = [record for record in records if record.status != OptimizationStatus.RUNNING]
-    if not finished:
-        return None
-    record = finished[0]
-    stored = record.report_mapping
-    if not stored:
-        return None
-    iterations = queries.optimization_iterations(
-        state.database, record.optimization_id, queries.optimization_version(record)
-    )
-    stored["iterations"] = [views.iteration_dict(iteration) for iteration in iterations]
-    return stored
+    done = min(state.simulations / state.budget, 1.0) if state.budget else 0.0
+    latest = state.iterations[-1] if state.iterations else None
+    text = "Starting the tuning loop…"
+    if latest is not None:
+        text = (
+            f"Iteration {latest.iteration} ({plain_word(latest.kind).lower()}) · "
+            f"{state.simulations}/{state.budget} simulations"
+        )
+    st.progress(done, text=text)
+    if state.iterations:
+        panel.iterations_table(state.iterations, _metric_names(job), "optimize_live")
 
 
-def _show(page: Page, report: dict[str, Any]) -> None:
-    st.divider()
-    converged = bool(report["converged"])
-    outcome = "Converged" if converged else "Not converged"
-    heading = f"{outcome} · optimization {report['optimization_id']}"
-    if converged:
-        st.success(heading, icon=":material/check_circle:")
+def _metric_names(job: background.Job) -> dict[str, str]:
+    if job.targets is None:
+        return {}
+    try:
+        return views.metric_of(load_targets(job.targets))
+    except UserError:
+        return {}
+
+
+# --- stored optimizations ------------------------------------------------------------------
+
+
+def _stored(page: Page, record: OptimizationRecord, job: background.Job | None) -> None:
+    status = str(record.status)
+    if status in {str(value) for value in _FINISHED} and record.report_mapping:
+        try:
+            result = queries.optimization_result(
+                page.state.database, record.optimization_id, queries.optimization_version(record)
+            )
+        except UserError as error:
+            st.warning(str(error))
+            return
+        panel.show(page, result)
+        return
+    if status == str(OptimizationStatus.RUNNING) and job is None:
+        st.info(
+            f"Optimization {record.optimization_id} is running in another process "
+            f"({record.iterations} iterations so far)."
+        )
+        return
+    if status == str(OptimizationStatus.RUNNING):
+        # Stored as running, written by this server, and no job of it runs: its thread
+        # ended without finishing the record. It will not finish by itself.
+        reason = job.state().error if job is not None else None
+        st.warning(
+            f"Optimization {record.optimization_id} stopped before it finished"
+            + (f" ({reason})" if reason else "")
+            + ". Resume it to continue from its last simulation.",
+            icon=":material/pause_circle:",
+        )
+    elif status == OptimizationStatus.INTERRUPTED:
+        st.warning(
+            f"Optimization {record.optimization_id} was interrupted after "
+            f"{record.simulations} full simulations: the process running it ended before it "
+            "finished. Resume it to continue from its last simulation.",
+            icon=":material/pause_circle:",
+        )
     else:
-        st.warning(heading, icon=":material/warning:")
-    st.caption(
-        f"{report['simulations']} full simulations, {report['replays']} replays, "
-        f"{report['duration_seconds']:.1f} s · mode {report['mode']} · stop reason "
-        f"{report['stop_reason']}"
-    )
-    st.write(report["explanation"])
-    st.markdown("#### Per target")
-    st.table(views.target_frame(report["target_rows"]).set_index("target"))
-    _apply_buttons(page, report)
-    iterations = report.get("iterations") or []
-    left, right = st.columns(2)
-    residuals = views.residual_frame(iterations)
-    if not residuals.empty:
-        chart = px.line(
-            residuals,
-            x="iteration",
-            y="residual",
-            color="target",
-            markers=True,
-            title="Convergence (residual in tolerances; |r| ≤ 1 is within)",
-        )
-        chart.add_hrect(y0=-1, y1=1, fillcolor="green", opacity=0.1, line_width=0)
-        chart.update_layout(height=340, margin={"t": 40, "b": 10})
-        left.plotly_chart(chart, key="optimize_convergence")
-    path = views.lever_path_frame(report.get("lever_path") or [])
-    if not path.empty:
-        families = path["family"].nunique()
-        levers = px.line(
-            path,
-            x="iteration",
-            y="value",
-            color="lever",
-            facet_row="family",
-            markers=True,
-            title="Lever path (full simulations)",
-        )
-        levers.update_yaxes(matches=None, title_text="")
-        levers.for_each_annotation(lambda note: note.update(text=note.text.split("=")[-1]))
-        levers.update_layout(height=120 + 140 * families, margin={"t": 40, "b": 10})
-        right.plotly_chart(levers, key="optimize_lever_path")
-    with st.expander("Iterations", expanded=False):
-        st.container(key="optimize_iters").dataframe(
-            views.iteration_frame(iterations), hide_index=True
-        )
-    st.markdown("#### Sensitivities at the answer (effect of +1 pp of each lever)")
-    sensitivities = views.sensitivity_frame(report.get("sensitivities") or {})
-    if sensitivities.empty:
-        st.caption("No sensitivities (the solver had no Jacobian).")
-    else:
-        st.container(key="optimize_sensitivities").dataframe(sensitivities)
-    st.markdown("#### Robustness on other seeds")
-    robustness = views.robustness_frame(report.get("robustness"))
-    if robustness.empty:
-        st.caption("Robustness was not checked (robustness seeds = 0).")
-    else:
-        st.container(key="optimize_robustness_table").dataframe(robustness, hide_index=True)
-    if report.get("robustness_warning"):
-        st.warning(report["robustness_warning"])
-
-
-def _apply_buttons(page: Page, report: dict[str, Any]) -> None:
-    best = report.get("best_parameter_set_id")
-    before = report.get("start_parameter_set_id")
-    active = page.state.active_set(str(report.get("scenario_id", page.scenario_id)))
-    left, right = st.columns(2)
-    if (
-        left.button(
-            f"Apply the best set ({best})",
-            type="primary",
-            disabled=best is None or best == active,
-            key="optimize_apply",
-            help="Make the best parameter set active; the current set stays in history.",
-        )
-        and best is not None
+        reason = (record.report_mapping or {}).get("error", "")
+        st.error(f"Optimization {record.optimization_id} failed. {reason}".strip())
+    if st.button(
+        f"Resume optimization {record.optimization_id}",
+        key="optimize_resume",
+        type="primary",
+        help="Continue from its last stored simulation, with its own targets.",
     ):
-        application.apply_parameter_set(page.workspace, int(best))
-        st.session_state[NOTICE_KEY] = (
-            f"Parameter set {best} is now active (set {active} stays in the history)."
+        background.start_resume(
+            page.workspace, page.scenario_id, ResumeRequest(record.optimization_id)
         )
         st.rerun()
-    if (
-        right.button(
-            f"Roll back to the set before ({before})",
-            disabled=before is None or best != active,
-            key="optimize_rollback",
-            help="After an apply: make the values active before this optimization active again "
-            "(recorded as a new set).",
-        )
-        and before is not None
-    ):
-        update = application.rollback(
-            page.workspace,
-            int(before),
-            note=f"rollback of optimization {report['optimization_id']}",
-        )
-        st.session_state[NOTICE_KEY] = (
-            f"Rolled back: set {update.parameter_set_id} (a copy of set {before}) is now active."
-        )
-        st.rerun()
-    st.caption(f"Active set of scenario {page.scenario_id}: {active}")

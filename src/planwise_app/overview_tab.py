@@ -1,13 +1,13 @@
-"""Overview: the census, the active levers with their validation warnings, baseline metrics."""
+"""Overview: the census, the active levers with their warnings, baseline metrics."""
 
 from __future__ import annotations
 
 import plotly.express as px
 import streamlit as st
 
-from planwise.metrics import METRICS, baseline_summary, format_metric
-from planwise_app import queries, tables
-from planwise_app.common import Page, active_census, lever_findings, lever_view
+from planwise.metrics import METRICS, baseline_summary, format_metric, metric_label
+from planwise_app import charts, queries, tables
+from planwise_app.common import Page, active_census, cards_scope, lever_view
 
 __all__ = ["render"]
 
@@ -47,19 +47,30 @@ def _census(page: Page, census_id: str) -> None:
         by_level,
         hide_index=True,
         column_config={
-            "share": st.column_config.NumberColumn(format="percent"),
-            "average_salary": st.column_config.NumberColumn(format="dollar"),
-            "median_salary": st.column_config.NumberColumn(format="dollar"),
-            "band_min": st.column_config.NumberColumn(format="dollar"),
-            "band_max": st.column_config.NumberColumn(format="dollar"),
-            "average_age": st.column_config.NumberColumn(format="%.1f"),
-            "average_tenure": st.column_config.NumberColumn(format="%.1f"),
+            "job_level": st.column_config.NumberColumn("Level", format="%d"),
+            "name": "Job level",
+            "headcount": st.column_config.NumberColumn("Headcount", format="%d"),
+            "share": st.column_config.NumberColumn("Share", format="percent"),
+            "average_salary": st.column_config.NumberColumn("Average salary", format="dollar"),
+            "median_salary": st.column_config.NumberColumn("Median salary", format="dollar"),
+            "band_min": st.column_config.NumberColumn("Band minimum", format="dollar"),
+            "band_max": st.column_config.NumberColumn("Band maximum", format="dollar"),
+            "outside_band": st.column_config.NumberColumn("Outside the band", format="%d"),
+            "average_age": st.column_config.NumberColumn("Average age (years)", format="%.1f"),
+            "average_tenure": st.column_config.NumberColumn(
+                "Average tenure (years)", format="%.1f"
+            ),
         },
     )
-    figure = px.bar(
-        by_level, x="job_level", y="headcount", hover_data=["name"], title="Headcount by level"
+    figure = px.bar(by_level, x="name", y="headcount")
+    charts.style(
+        figure,
+        "Starting headcount by job level",
+        charts.axis_for("count", list(by_level["headcount"]), "Headcount"),
+        x_title="Job level",
+        height=300,
     )
-    figure.update_layout(height=300, margin={"t": 40, "b": 10})
+    figure.update_layout(xaxis={"dtick": None, "type": "category"})
     right.plotly_chart(figure, key="overview_levels")
 
 
@@ -71,16 +82,22 @@ def _levers(page: Page) -> None:
         st.warning(f"Scenario '{page.scenario_id}' has no active parameter set.")
         return
     levers = lever_view(state.database, state.settings_json, page.scenario_id, set_id)
-    errors, warnings = lever_findings(levers.lever_set, page.settings)
     st.caption(f"Parameter set {set_id} (resolved for {levers.years[0]}–{levers.years[-1]})")
-    for problem in errors:
-        st.error(problem)
-    for problem in warnings:
-        st.warning(problem)
-    if not errors and not warnings:
+    warnings = levers.range_warnings
+    for warning in warnings:  # one line per lever and side, not one per year and level
+        st.warning(warning.message)
+    if not warnings:
         st.success("Every lever is inside its usual range.")
+    table = tables.lever_table(levers.resolved, page.level_names)
     st.container(key="overview_lever_table").dataframe(
-        tables.lever_table(levers.resolved), hide_index=True
+        table,
+        hide_index=True,
+        column_config={
+            "lever": "Lever",
+            "years": "Years",
+            "locked": "Locked at",
+            "from": "Values from",
+        },
     )
 
 
@@ -91,7 +108,7 @@ def _baseline(page: Page, census_id: str) -> None:
     st.markdown(f"#### Baseline ({base.year}, census salaries)")
     columns = st.columns(4)
     for column, name in zip(columns, _HEADLINE, strict=True):
-        column.metric(name.replace("_", " ").capitalize(), format_metric(name, getattr(base, name)))
+        column.metric(metric_label(name), format_metric(name, getattr(base, name)))
     listed = queries.list_runs(state.database, state.runs_version)
     scenario_runs = [run for run in listed if run.scenario_id == page.scenario_id]
     if not scenario_runs:
@@ -107,12 +124,12 @@ def _baseline(page: Page, census_id: str) -> None:
         f"**Latest run {latest.run_id}** (parameter set {latest.parameter_set_id}, "
         f"seed {latest.seed}, {latest.start_year}–{final}){note}"
     )
+    st.caption(cards_scope(metrics.years))
     columns = st.columns(4)
     shown = ("headcount", "total_compensation_cost", "compensation_growth_cagr")
     for column, name in zip(columns, (*shown, "cumulative_compensation_cost"), strict=True):
-        scope = str(final) if METRICS[name].per_year else "horizon"
         column.metric(
-            f"{name.replace('_', ' ').capitalize()} ({scope})",
+            metric_label(name),
             format_metric(name, metrics.value(name)),
             help=METRICS[name].description,
         )

@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from planwise import application
-from planwise.application import EventsQuery, OptimizationRecord, RunRecord, Table
+from planwise.application import EventsQuery, OptimizationRecord, RunRecord, Table, plain_word
 from planwise.metrics import RunMetrics
-from planwise.optimization import IterationRecord
+from planwise.optimization import IterationRecord, OptimizationResult
 from planwise.simulation import STATUS_CODE_NAMES
 from planwise_app import tables
 from planwise_app.common import workspace_of
@@ -25,8 +25,8 @@ __all__ = [
     "list_runs",
     "load_by_level",
     "optimization_iterations",
+    "optimization_result",
     "optimization_version",
-    "optimizations",
     "parameter_sets",
     "run_metrics",
     "table_frame",
@@ -79,16 +79,18 @@ _PARAMETER_SET_COLUMNS = (
     "note",
     "created_by",
     "created_at",
+    "activated_by",
+    "activated_at",
     "lever_rows",
 )
-_EVERY_OPTIMIZATION = 1_000_000
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def parameter_sets(
     database: str, latest_parameter_set_id: int | None, active_sets: tuple[tuple[str, int], ...]
 ) -> pd.DataFrame:
-    """Every parameter set, newest first, with the number of lever rows it holds.
+    """Every parameter set, newest first, with who made it, who last applied it and when,
+    and the number of lever rows it holds.
 
     Keyed on the newest set and the active ones: a new set, an apply or a rollback reloads.
     """
@@ -98,23 +100,17 @@ def parameter_sets(
             summary.record.scenario_id,
             summary.record.is_active,
             summary.record.parent_id,
-            str(summary.record.source),
+            plain_word(summary.record.source),
             summary.record.note,
             summary.record.created_by,
             summary.record.created_at,
+            summary.record.activated_by,
+            summary.record.activated_at,
             summary.lever_rows,
         )
         for summary in application.parameter_set_summaries(workspace_of(database))
     ]
     return tables.frame_of(_PARAMETER_SET_COLUMNS, rows)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def optimizations(
-    database: str, latest_optimization_id: int | None, optimizations_version: int
-) -> list[OptimizationRecord]:
-    """Past optimization runs, newest first (keyed on what changes while one runs)."""
-    return application.list_optimizations(workspace_of(database), _EVERY_OPTIMIZATION)
 
 
 def optimization_version(record: OptimizationRecord) -> str:
@@ -128,3 +124,10 @@ def optimization_iterations(
 ) -> list[IterationRecord]:
     """An optimization's iterations; `version` changes while a loop adds iterations."""
     return application.optimization_iterations(workspace_of(database), optimization_id)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def optimization_result(database: str, optimization_id: int, version: str) -> OptimizationResult:
+    """A finished optimization's result with its iterations (stored results never change;
+    `version` guards against reading one before it finished)."""
+    return application.show_optimization(workspace_of(database), optimization_id)

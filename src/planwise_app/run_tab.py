@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
 from planwise.application import MAX_YEARS
-from planwise.metrics import format_metric
+from planwise.metrics import format_metric, metric_label
 from planwise_app import launch, tables
 from planwise_app.common import Page
+from planwise_app.entries import number_entry
 
 __all__ = ["render"]
+
+
+def _between(low: int, high: int | None) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        if value < low or (high is not None and value > high):
+            return f"From {low}" + (f" to {high}." if high is not None else " up.")
+        return None
+
+    return check
 
 
 def render(page: Page) -> None:
@@ -17,34 +30,30 @@ def render(page: Page) -> None:
     st.subheader("Run a simulation")
     way = launch.execution(page.workspace)
     st.info(way.description, icon=":material/settings:")
-    with st.form("run_form"):
-        left, middle, right = st.columns(3)
-        years = left.number_input(
-            "Years",
-            min_value=1,
-            max_value=MAX_YEARS,
-            value=settings.years,
-            step=1,
-            key="run_years",
-            persist_state="page",
-        )
-        start_year = middle.number_input(
-            "Start year",
-            min_value=1900,
-            max_value=2200,
-            value=settings.start_year,
-            step=1,
-            key="run_start_year",
-            persist_state="page",
-        )
-        seed = right.number_input(
-            "Seed", min_value=0, value=settings.seed, step=1, key="run_seed", persist_state="page"
-        )
-        submitted = st.form_submit_button(f"Run scenario '{page.scenario_id}'", type="primary")
-    if submitted:
-        total = int(years)
+    left, middle, right = st.columns(3)
+    years = number_entry(
+        left, "Years", "run_years", str(settings.years), check=_between(1, MAX_YEARS), whole=True
+    )
+    start_year = number_entry(
+        middle,
+        "Start year",
+        "run_start_year",
+        str(settings.start_year),
+        check=_between(1900, 2200),
+        whole=True,
+    )
+    seed = number_entry(
+        right, "Seed", "run_seed", str(settings.seed), check=_between(0, None), whole=True
+    )
+    valid = years.valid and start_year.valid and seed.valid
+    submitted = st.button(
+        f"Run scenario '{page.scenario_id}'", type="primary", key="run_start", disabled=not valid
+    )
+    if not valid:
+        st.caption("Run is disabled until every field holds a valid value.")
+    if submitted and valid:
+        total = int(years.value or 0)
         bar = st.progress(0.0, text="Starting…")
-
         step = st.empty()
 
         def advance(year: int, done: int) -> None:
@@ -58,8 +67,8 @@ def render(page: Page) -> None:
             way,
             scenario_id=page.scenario_id,
             years=total,
-            start_year=int(start_year),
-            seed=int(seed),
+            start_year=int(start_year.value or 0),
+            seed=int(seed.value or 0),
             on_year=advance,
             on_step=starting,
         )
@@ -82,8 +91,14 @@ def _show(outcome: launch.RunOutcome) -> None:
     for name in frame.index:
         shown.loc[name] = [format_metric(name, value) for value in frame.loc[name]]
     shown.columns = [str(year) for year in frame.columns]
+    shown.index = pd.Index([metric_label(name) for name in frame.index], name="metric")
     st.container(key="run_metrics").dataframe(shown)
-    horizon = outcome.metrics.horizon
+    metrics = outcome.metrics
+    span = f"{metrics.years[0]}–{metrics.years[-1]}"
     st.caption(
-        " · ".join(f"{name}: {format_metric(name, value)}" for name, value in horizon.items())
+        f"Over {span}: "
+        + " · ".join(
+            f"{metric_label(name)} {format_metric(name, value)}"
+            for name, value in metrics.horizon.items()
+        )
     )

@@ -13,16 +13,19 @@ import pandas as pd
 
 from planwise.census import Census
 from planwise.config import Settings
-from planwise.metrics import METRICS, RunMetrics
+from planwise.metrics import METRICS, RunMetrics, metric_label
 from planwise.parameters import PARAMETERS, ResolvedLevers
 
 __all__ = [
     "census_by_level",
     "excel_bytes",
+    "export_value",
     "frame_of",
+    "horizon_sheet",
     "lever_table",
     "metric_comparison",
     "metrics_long",
+    "metrics_sheet",
     "metrics_wide",
 ]
 
@@ -79,28 +82,44 @@ def census_by_level(census: Census, settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lever_table(resolved: ResolvedLevers, year: int | None = None) -> pd.DataFrame:
-    """Resolved levers: one row per (parameter, year), one column per job level.
-
-    Columns `locked` and `source` summarize the row (any locked level; the sources used).
-    """
-    frame = pd.DataFrame(resolved.rows())
-    if year is not None:
-        frame = frame[frame["fiscal_year"] == year]
-    values = frame.pivot_table(
-        index=["parameter_name", "fiscal_year"],
-        columns="job_level",
-        values="parameter_value",
-        aggfunc="first",
-    )
-    values.columns = [f"level {level}" for level in values.columns]
-    grouped = frame.groupby(["parameter_name", "fiscal_year"])
-    values["locked"] = grouped["is_locked"].any()
-    values["source"] = grouped["source"].agg(lambda s: ", ".join(sorted(set(s))))
-    order = {spec.name: position for position, spec in enumerate(PARAMETERS)}
-    values = values.reset_index()
-    values["_order"] = values["parameter_name"].map(order)
-    return values.sort_values(["_order", "fiscal_year"]).drop(columns="_order")
+def lever_table(resolved: ResolvedLevers, level_names: Mapping[int, str]) -> pd.DataFrame:
+    """Resolved levers as an analyst reads them: one row per lever and run of years with
+    the same values, one column per job level (by name), values in the lever's unit
+    ("3.0%", "×1.00"), the locked levels and where the values come from."""
+    rows: list[dict[str, object]] = []
+    for spec in PARAMETERS:
+        values, locked = resolved.values[spec.name], resolved.locked[spec.name]
+        sources = resolved.sources[spec.name]
+        first = 0
+        for row in range(1, len(resolved.years) + 1):
+            same = row < len(resolved.years) and (
+                (values[row] == values[first]).all() and (locked[row] == locked[first]).all()
+            )
+            if same:
+                continue
+            years = resolved.years[first], resolved.years[row - 1]
+            entry: dict[str, object] = {
+                "lever": spec.label,
+                "years": str(years[0]) if years[0] == years[1] else f"{years[0]}–{years[1]}",
+            }
+            for level in resolved.levels:
+                entry[level_names.get(level, f"Level {level}")] = spec.format_value(
+                    float(values[first, level])
+                )
+            locked_levels = [
+                level_names.get(level, str(level))
+                for level in resolved.levels
+                if locked[first:row, level].any()
+            ]
+            entry["locked"] = ", ".join(locked_levels) or "—"
+            entry["from"] = ", ".join(
+                sorted(
+                    {str(sources[r, level]) for r in range(first, row) for level in resolved.levels}
+                )
+            )
+            rows.append(entry)
+            first = row
+    return pd.DataFrame(rows)
 
 
 def metric_comparison(
@@ -108,6 +127,7 @@ def metric_comparison(
 ) -> pd.DataFrame:
     """Each §7 metric of a year (default: the final one) and the horizon, side by side."""
     chosen = reference.years[-1] if year is None else year
+    span = f"{reference.years[0]}–{reference.years[-1]}"
     rows = []
     for name, spec in METRICS.items():
         if spec.per_year:
@@ -119,7 +139,7 @@ def metric_comparison(
         rows.append(
             {
                 "metric": name,
-                "scope": str(chosen) if spec.per_year else "horizon",
+                "scope": str(chosen) if spec.per_year else span,
                 "unit": spec.unit,
                 "active": before,
                 "edited": after,
@@ -138,17 +158,75 @@ def metrics_wide(metrics: RunMetrics) -> pd.DataFrame:
     return frame.loc[:, ordered]
 
 
+_UNIT_WORDS = {
+    "count": "employees",
+    "currency": "USD",
+    "rate": "rate (0.035 = 3.5%)",
+    "ratio": "ratio",
+}
+
+
+def export_value(name: str, value: float | None) -> int | float | None:
+    """A metric value for a file: counts as integers, money to the cent, rates and ratios
+    to six decimals; missing or infinite values empty."""
+    if value is None or not math.isfinite(value):
+        return None
+    unit = METRICS[name].unit if name in METRICS else "ratio"
+    if unit == "count":
+        return round(float(value))
+    if unit == "currency":
+        return round(value, 2)
+    return round(value, 6)
+
+
 def metrics_long(metrics: RunMetrics, run_id: int) -> pd.DataFrame:
-    """One row per (year, metric), horizon metrics with an empty year: the CSV layout."""
+    """One row per (year, metric), horizon metrics with an empty year: the CSV layout.
+
+    Each row names the metric (its code and its label) and its unit; counts are integers
+    and money is rounded to the cent."""
     rows: list[dict[str, object]] = []
     for year in metrics.years:
         for name, value in metrics.per_year[year].items():
-            rows.append({"run_id": run_id, "simulation_year": year, "metric": name, "value": value})
+            rows.append({"simulation_year": year, "metric": name, "value": value})
     for name, value in metrics.horizon.items():
-        rows.append({"run_id": run_id, "simulation_year": None, "metric": name, "value": value})
+        rows.append({"simulation_year": None, "metric": name, "value": value})
     frame = pd.DataFrame(rows)
-    frame["unit"] = frame["metric"].map(lambda name: METRICS[name].unit if name in METRICS else "")
-    return frame
+    frame.insert(0, "run_id", run_id)
+    frame["simulation_year"] = frame["simulation_year"].astype("Int64")
+    frame["label"] = frame["metric"].map(metric_label)
+    frame["value"] = pd.Series(
+        [export_value(n, v) for n, v in zip(frame["metric"], frame["value"], strict=True)],
+        dtype=object,
+    )
+    frame["unit"] = frame["metric"].map(
+        lambda name: _UNIT_WORDS.get(METRICS[name].unit, "") if name in METRICS else ""
+    )
+    return frame.loc[:, ["run_id", "simulation_year", "metric", "label", "value", "unit"]]
+
+
+def metrics_sheet(metrics: RunMetrics) -> pd.DataFrame:
+    """The per-year metrics for a workbook: years down, metric labels across, values
+    rounded as in `export_value`."""
+    wide = metrics_wide(metrics)
+    sheet = pd.DataFrame(
+        {
+            metric_label(name): [export_value(name, value) for value in wide[name]]
+            for name in wide.columns
+        },
+        index=pd.Index(wide.index, name="Year"),
+    )
+    return sheet
+
+
+def horizon_sheet(metrics: RunMetrics) -> pd.DataFrame:
+    """The figures over the whole horizon, one row each, for a workbook."""
+    return pd.DataFrame(
+        {
+            "metric": [metric_label(name) for name in metrics.horizon],
+            "value": [export_value(name, value) for name, value in metrics.horizon.items()],
+            "unit": [_UNIT_WORDS.get(METRICS[name].unit, "") for name in metrics.horizon],
+        }
+    )
 
 
 def excel_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:

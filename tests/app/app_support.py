@@ -9,15 +9,25 @@ from streamlit.testing.v1 import AppTest
 
 from planwise import application
 from planwise.application import EditLeversRequest, LeverEdit, Workspace
+from planwise_app import background
 
-__all__ = ["OpenApp", "active_set", "frame", "set_lever", "switch", "texts"]
+__all__ = [
+    "OpenApp",
+    "active_set",
+    "finish_optimization",
+    "frame",
+    "set_lever",
+    "switch",
+    "texts",
+]
 
 OpenApp = Callable[[str], AppTest]
 """The `open_app` fixture: the app run once with the named tab open."""
 
 
 def switch(app: AppTest, tab: str) -> AppTest:
-    app.session_state["tab"] = tab
+    """Open another tab (the open tab is bound to the address: `?tab=Impact`)."""
+    app.query_params["tab"] = tab
     app.run()
     assert not app.exception, [item.value for item in app.exception]
     return app
@@ -55,3 +65,15 @@ def set_lever(
         workspace, EditLeversRequest((LeverEdit(name, value, level=level),))
     )
     return update.parameter_set_id
+
+
+def finish_optimization(
+    app: AppTest, workspace: Workspace, scenario_id: str = "default"
+) -> AppTest:
+    """Wait for the optimization the app started in the background, then rerun the page."""
+    job = background.job_for(str(workspace.database_path), scenario_id)
+    assert job is not None, "no optimization was started"
+    assert job.wait(timeout=300), "the optimization did not finish in 5 minutes"
+    app.run()
+    assert not app.exception, [item.value for item in app.exception]
+    return app

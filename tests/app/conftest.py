@@ -49,7 +49,7 @@ def open_app(workspace: Workspace) -> OpenApp:
 
     def open_tab(tab: str) -> AppTest:
         app = AppTest.from_file(str(APP_SCRIPT), default_timeout=120)
-        app.session_state["tab"] = tab
+        app.query_params["tab"] = tab
         app.run()
         assert not app.exception, [item.value for item in app.exception]
         return app

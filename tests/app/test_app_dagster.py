@@ -1,7 +1,8 @@
 """The Run tab through Dagster: with a Dagster instance in the workspace the run executes as
-the `multi_year_simulation` job in this process and is recorded in that instance.
+the `app_simulation` job (the simulation without the dbt marts) in this process and is
+recorded in that instance; without that job in the definitions, as `multi_year_simulation`.
 
-The job here holds the simulation assets only (the dbt marts take minutes to build and
+The jobs here hold the simulation assets only (the dbt marts take minutes to build and
 have their own tests); everything else is the real thing: definitions, instance, resources.
 """
 
@@ -21,20 +22,37 @@ from planwise_dagster.simulation import census, comp_levers, workforce_simulatio
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
+def _definitions(workspace: Workspace, *jobs: str) -> dg.Definitions:
+    assets = [census, comp_levers, workforce_simulation]
+    return dg.Definitions(
+        assets=assets,
+        jobs=[
+            dg.define_asset_job(name, selection=dg.AssetSelection.assets(*assets)) for name in jobs
+        ],
+        resources={"planwise": PlanwiseWorkspace(path=str(workspace.root))},
+        executor=dg.in_process_executor,
+    )
+
+
 @pytest.fixture
 def dagster_workspace(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     workspace.dagster_home.mkdir()
     (workspace.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
-    assets = [census, comp_levers, workforce_simulation]
-    simulation_only = dg.Definitions(
-        assets=assets,
-        jobs=[dg.define_asset_job(launch.DAGSTER_JOB, selection=dg.AssetSelection.assets(*assets))],
-        resources={"planwise": PlanwiseWorkspace(path=str(workspace.root))},
-        executor=dg.in_process_executor,
-    )
-    monkeypatch.setattr(planwise_dagster, "defs", simulation_only)
+    definitions = _definitions(workspace, launch.DAGSTER_JOB, launch.APP_JOB)
+    monkeypatch.setattr(planwise_dagster, "defs", definitions)
     monkeypatch.setenv("DAGSTER_DISABLE_TELEMETRY", "1")
     return workspace
+
+
+def test_without_the_app_job_a_run_takes_the_multi_year_job(
+    dagster_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        planwise_dagster, "defs", _definitions(dagster_workspace, launch.DAGSTER_JOB)
+    )
+    way = launch.execution(dagster_workspace)
+    assert way.through_dagster and way.job == launch.DAGSTER_JOB
+    assert "also rebuilds the dbt marts" in way.description
 
 
 def test_a_run_through_dagster_reports_each_year_and_is_in_the_instance(
@@ -61,7 +79,7 @@ def test_a_run_through_dagster_reports_each_year_and_is_in_the_instance(
     instance = dg.DagsterInstance.from_config(str(dagster_workspace.dagster_home))
     recorded = instance.get_runs()
     assert [(run.job_name, run.status) for run in recorded] == [
-        (launch.DAGSTER_JOB, dg.DagsterRunStatus.SUCCESS)
+        (launch.APP_JOB, dg.DagsterRunStatus.SUCCESS)
     ]
     observed = [
         {key: value.value for key, value in entry.asset_observation.metadata.items()}
@@ -92,8 +110,9 @@ def test_the_run_tab_says_it_runs_through_dagster(
     open_app: OpenApp, dagster_workspace: Workspace
 ) -> None:
     app = open_app("Run")
-    assert "Runs through Dagster: job `multi_year_simulation`" in texts(app)
-    app.number_input(key="run_years").set_value(1)
+    assert "Runs go through Dagster (job `app_simulation`" in texts(app)
+    assert "so each run shows in the Dagster UI" in texts(app)
+    app.text_input(key="run_years").input("1")
     next(item for item in app.button if item.label.startswith("Run scenario")).click().run()
     assert not app.exception, [item.value for item in app.exception]
     assert "Stored run 2" in texts(app) and "through Dagster" in texts(app)

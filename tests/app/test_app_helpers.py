@@ -3,6 +3,7 @@ targets mapping of the Auto-Optimize controls, downloads, and where a run execut
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from pathlib import Path
@@ -20,7 +21,7 @@ from planwise.cli import ui as ui_command
 from planwise.cli.ui import streamlit_command
 from planwise.errors import UserError
 from planwise.optimization import load_targets
-from planwise_app import APP_SCRIPT, launch, tables
+from planwise_app import APP_SCRIPT, charts, entries, launch, tables
 from planwise_app import optimization_views as views
 from planwise_app.common import workspace_from
 
@@ -86,10 +87,10 @@ def _rows(*rows: dict[str, Any]) -> pd.DataFrame:
 
 def test_the_controls_make_a_targets_mapping_that_load_targets_accepts() -> None:
     growth = views.GrowthTarget("compensation_growth_cagr", 4.0, 0.05, "high")
-    rows = _rows(
-        {"metric": "median_merit_increase", "target_value": 0.035, "tolerance": 0.001,
+    rows = _rows(  # as typed in the editor: rates in %, their tolerances in pp
+        {"metric": "median_merit_increase", "target_value": 3.5, "tolerance": 0.1,
          "priority": "medium", "year": "final"},
-        {"metric": "median_merit_increase", "target_value": 0.03, "tolerance": math.nan,
+        {"metric": "median_merit_increase", "target_value": 3.0, "tolerance": math.nan,
          "priority": None, "year": "2026"},
         {"metric": None, "target_value": math.nan, "tolerance": math.nan, "priority": None,
          "year": None},
@@ -157,8 +158,55 @@ def test_a_run_executes_in_process_unless_the_workspace_has_a_dagster_instance(
     workspace: Workspace,
 ) -> None:
     way = launch.execution(workspace)
-    assert not way.through_dagster and "in-process via planwise.application" in way.description
+    assert not way.through_dagster
+    assert way.description.startswith("Runs happen in this app's process, not through Dagster")
     workspace.dagster_home.mkdir()
     (workspace.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     way = launch.execution(workspace)
-    assert way.through_dagster and "multi_year_simulation" in way.description
+    assert way.through_dagster and way.job == launch.APP_JOB  # the job without the dbt marts
+    assert way.description.startswith("Runs go through Dagster (job `app_simulation`")
+    assert way.description.count(".") == 1  # one plain sentence
+
+
+def test_the_csv_download_has_counts_as_integers_and_money_to_the_cent(
+    workspace: Workspace,
+) -> None:
+    metrics = application.run_results(workspace, 1).metrics
+    text = tables.metrics_long(metrics, 1).to_csv(index=False)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    first = {row["metric"]: row for row in rows if row["simulation_year"] == "2025"}
+    assert first["headcount"]["value"].isdigit()  # 1523, not 1523.0
+    assert first["headcount"]["label"] == "Headcount"
+    whole, _, cents = first["total_compensation_cost"]["value"].partition(".")
+    assert whole.isdigit() and len(cents) <= 2
+    assert first["total_compensation_cost"]["unit"] == "USD"
+    horizon = [row for row in rows if row["simulation_year"] == ""]  # not "nan" or "2029.0"
+    assert {row["metric"] for row in horizon} == set(metrics.horizon)
+
+
+@pytest.mark.parametrize(
+    ("unit", "values", "expected"),
+    [
+        pytest.param("currency", [1.2e9, 1.6e9], ("Cost ($B)", "$", "B", 1e-9), id="billions"),
+        pytest.param("currency", [52e6], ("Cost ($M)", "$", "M", 1e-6), id="millions"),
+        pytest.param("rate", [0.035], ("Cost (%)", "", "%", 100.0), id="percent"),
+    ],
+)
+def test_chart_axes_name_their_unit(
+    unit: str, values: list[float], expected: tuple[str, str, str, float]
+) -> None:
+    axis = charts.axis_for(unit, values, "Cost")
+    assert (axis.title, axis.prefix, axis.suffix) == expected[:3]
+    assert axis.scaled([1.0]) == [pytest.approx(expected[3])]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("3.5", 3.5), (" 3.5 % ", 3.5), ("×1.05", 1.05), ("12,000", 12000.0), ("−0.5", -0.5)],
+)
+def test_a_number_field_reads_what_an_analyst_types(text: str, number: float) -> None:
+    assert entries.parse_number(text) == number
+
+
+def test_a_number_field_refuses_what_is_not_a_number() -> None:
+    assert [entries.parse_number(text) for text in ("", "abc", "4,5x", "nan", "inf")] == [None] * 5

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from app_support import OpenApp, active_set, frame, switch, texts
+from app_support import OpenApp, active_set, finish_optimization, frame, switch, texts
 
+from planwise import application
 from planwise.application import Workspace
 
 
@@ -16,28 +17,41 @@ def test_a_growth_target_converges_then_apply_and_roll_back(
     assert "Starting from targets.yaml" in texts(app)
     assert len(app.data_editor[0].value) == 2  # the file's targets besides the growth one
     start = active_set(workspace)
-    app.number_input(key="optimize_target_growth").set_value(4.2)
-    app.number_input(key="optimize_tolerance").set_value(0.05)
-    app.number_input(key="optimize_max_iterations").set_value(8)
+    app.text_input(key="optimize_target_growth").input("4.2")
+    app.text_input(key="optimize_tolerance").input("0.05")
+    app.text_input(key="optimize_max_iterations").input("8")
     app.selectbox(key="optimize_mode").set_value("aggressive")
-    app.number_input(key="optimize_robustness").set_value(1)
+    app.text_input(key="optimize_robustness").input("1")
     app.button(key="optimize_start").click().run()
     assert not app.exception, [item.value for item in app.exception]
+    finish_optimization(app, workspace)  # it runs in the background, not in the page
 
-    assert app.success[0].value.startswith("Converged · optimization")
+    result = application.show_optimization(workspace, 1)
+    assert result.verdict.converged
+    if result.lever_warnings:  # met only with a lever outside its usual range: amber
+        assert app.warning[0].value == "Converged with warnings · optimization 1"
+        shown = [item.value for item in app.warning]
+        assert all(warning.message in shown for warning in result.lever_warnings)
+    else:
+        assert app.success[0].value == "Converged · optimization 1"
+    assert f"**What changed:** {result.change_summary}" in texts(app)
     targets = app.table[0].value
-    assert set(targets.index) == {
-        "compensation_growth_cagr",
-        "median_merit_increase",
-        "new_hire_pay_ratio",
+    assert set(targets.index) == {  # labels, not the metrics' snake_case names
+        "Average salary growth a year (CAGR)",
+        "Median merit increase",
+        "New-hire pay ratio",
     }
     assert set(targets["within tolerance"]) == {"yes"}
-    assert targets.loc["compensation_growth_cagr", "target value"] == "4.200%"
+    assert targets.loc["Average salary growth a year (CAGR)", "target value"] == "4.200%"
     iterations = frame(app, "optimize_iters")
     assert iterations["kind"].iloc[0] == "start" and iterations["within_tolerance"].iloc[-1]
-    assert "merit_base[L1]" in frame(app, "optimize_sensitivities").index
+    sensitivities = frame(app, "optimize_sensitivities")
+    assert "Merit · Staff" in sensitivities.index  # levers and levels by name
+    assert sensitivities.map(lambda text: text.endswith(" pp")).any().any()  # rates in pp
     assert len(frame(app, "optimize_robustness_table")) == 3
-    assert "mode aggressive" in texts(app)
+    assert "Aggressive mode" in texts(app)
+    assert "The form holds the targets of optimization 1" in texts(app)
+    assert app.text_input(key="optimize_target_growth").value == "4.2"
 
     apply = app.button(key="optimize_apply")
     assert not apply.disabled and app.button(key="optimize_rollback").disabled
@@ -68,21 +82,22 @@ def test_without_a_targets_file_the_growth_control_and_the_editor_make_the_targe
         "added_rows": [
             {
                 "metric": "median_merit_increase",
-                "target_value": 0.035,
-                "tolerance": 0.001,
+                "target_value": 3.5,  # in %: rates are typed in percent
+                "tolerance": 0.1,  # pp
                 "priority": "medium",
                 "year": "final",
             }
         ],
         "deleted_rows": [],
     }
-    app.number_input(key="optimize_max_iterations").set_value(12)
-    app.number_input(key="optimize_robustness").set_value(0)
+    app.text_input(key="optimize_max_iterations").input("12")
+    app.text_input(key="optimize_robustness").input("0")
     app.run()
     app.button(key="optimize_start").click().run()
     assert not app.exception, [item.value for item in app.exception]
+    finish_optimization(app, workspace)
     targets = app.table[0].value
-    assert set(targets.index) == {"compensation_growth_cagr", "median_merit_increase"}
+    assert set(targets.index) == {"Average salary growth a year (CAGR)", "Median merit increase"}
 
 
 def test_an_invalid_target_is_reported_and_nothing_starts(
@@ -105,7 +120,7 @@ def test_an_invalid_target_is_reported_and_nothing_starts(
     }
     app.run()
     assert any("target_value" in item.value for item in app.error)
-    assert not [item for item in app.button if item.key == "optimize_start"]
+    assert app.button(key="optimize_start").disabled  # the issue: shown, and disabled
 
 
 def test_no_target_at_all_is_reported(open_app: OpenApp, workspace: Workspace) -> None:

@@ -75,7 +75,7 @@ def test_changes_made_outside_the_app_show_on_the_next_rerun(
     set_lever(workspace, "cola_rate", 0.07)  # e.g. from the CLI
     application.simulate(workspace, SimulateRequest(years=2))
     app.run()
-    assert any("cola_rate" in item.value for item in app.warning)
+    assert any(item.value.startswith("COLA 7.0%") for item in app.warning)
     assert "Latest run 2" in texts(app)
     switch(app, "Results")
     assert app.selectbox[0].value == 2

@@ -19,6 +19,11 @@ def _metric(app: AppTest, label_start: str) -> tuple[str, str]:
     raise AssertionError(f"no metric {label_start!r} in {[m.label for m in app.metric]}")
 
 
+def _lever_key(app: AppTest, ending: str) -> str:
+    """The key of the Impact field of a lever and level (`merit_base_1`)."""
+    return next(item.key for item in app.text_input if item.key.endswith(ending))
+
+
 # Overview -----------------------------------------------------------------------------
 
 
@@ -27,7 +32,8 @@ def test_overview_shows_the_census_the_levers_and_the_baseline(open_app: OpenApp
     assert _metric(app, "Starting headcount")[0] == SMALL_HEADCOUNT
     assert "Every lever is inside its usual range." in texts(app)
     levers = frame(app, "overview_lever_table")
-    assert set(levers["parameter_name"]) >= {"merit_base", "cola_rate"}
+    assert set(levers["lever"]) >= {"Merit", "COLA"}  # labels, not snake_case
+    assert set(levers["Staff"]) >= {"3.0%", "2.0%", "×1.00"}  # levels by name, values in units
     assert "Latest run 1" in texts(app)
     assert _metric(app, "Headcount")[0] == SMALL_HEADCOUNT  # the census baseline
 
@@ -38,7 +44,9 @@ def test_overview_warns_about_a_lever_outside_its_usual_range(
     set_lever(workspace, "merit_base", 0.09, level=2)
     app = open_app("Overview")
     warnings = [item.value for item in app.warning]
-    assert any("merit_base" in message and "usual range" in message for message in warnings)
+    assert any(
+        message.startswith("Merit 9.0%") and "usual range" in message for message in warnings
+    )
     assert "levers differ from the active set" in texts(app)  # run 1 used the older set
 
 
@@ -49,33 +57,33 @@ def test_impact_a_merit_change_moves_the_projection(open_app: OpenApp) -> None:
     app = open_app("Impact")
     before, delta = _metric(app, "Total compensation cost")
     assert delta == ""
-    key = next(item.key for item in app.number_input if item.key.endswith("merit_base_1"))
-    app.number_input(key=key).set_value(6.0).run()
+    key = _lever_key(app, "merit_base_1")
+    app.text_input(key=key).input("6").run()
     assert not app.exception
     after, delta = _metric(app, "Total compensation cost")
     assert after != before and delta.startswith("+$")
     assert "pay replayed on the active set's plan" in texts(app)
     comparison = frame(app, "impact_comparison")
-    assert comparison.loc[comparison["metric"] == "median_merit_increase", "difference"].item() != (
+    assert comparison.loc[comparison["metric"] == "Median merit increase", "difference"].item() != (
         "+0.00 pp"
     )
-    app.number_input(key=key).set_value(3.0).run()  # back to the active value
+    app.text_input(key=key).input("3").run()  # back to the active value
     assert _metric(app, "Total compensation cost") == (before, "")
 
 
 def test_impact_a_promotion_change_runs_the_full_simulation(open_app: OpenApp) -> None:
     app = open_app("Impact")
-    key = next(i.key for i in app.number_input if i.key.endswith("promotion_probability_1"))
-    app.number_input(key=key).set_value(30.0).run()
+    key = _lever_key(app, "promotion_probability_1")
+    app.text_input(key=key).input("30").run()
     assert "full simulation" in texts(app)
     assert _metric(app, "Total compensation cost")[1] != ""
 
 
 def test_impact_warns_and_saves_a_new_active_set(open_app: OpenApp, workspace: Workspace) -> None:
     app = open_app("Impact")
-    key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
-    app.number_input(key=key).set_value(7.0).run()
-    assert any("cola_rate" in item.value for item in app.warning)
+    key = _lever_key(app, "cola_rate_3")
+    app.text_input(key=key).input("7").run()
+    assert any("COLA 7.0%" in item.value for item in app.warning)
     before = active_set(workspace)
     save = next(item for item in app.button if item.label == "Save as the new active set")
     save.click().run()
@@ -85,8 +93,8 @@ def test_impact_warns_and_saves_a_new_active_set(open_app: OpenApp, workspace: W
     assert f"Stored parameter set {after}" in texts(app)
     # The inputs now start from the saved set: no edits, and the value is the new one.
     assert "No edits" in texts(app)
-    new_key = next(item.key for item in app.number_input if item.key.endswith("cola_rate_3"))
-    assert app.number_input(key=new_key).value == 7.0
+    new_key = _lever_key(app, "cola_rate_3")
+    assert app.text_input(key=new_key).value == "7.00"
     assert f"Active parameter set: {after}" in texts(app)
 
 
@@ -95,10 +103,8 @@ def test_impact_saves_every_edit_in_one_parameter_set(
 ) -> None:
     """Regression: Save stored one parameter set per edited lever (issue 13's follow-up)."""
     app = open_app("Impact")
-    merit = next(item.key for item in app.number_input if item.key.endswith("merit_base_1"))
-    cola = next(item.key for item in app.number_input if item.key.endswith("cola_rate_2"))
-    app.number_input(key=merit).set_value(4.0)
-    app.number_input(key=cola).set_value(3.0).run()
+    app.text_input(key=_lever_key(app, "merit_base_1")).input("4")
+    app.text_input(key=_lever_key(app, "cola_rate_2")).input("3").run()
     before = application.lever_history(workspace, "default")
     save = next(item for item in app.button if item.label == "Save as the new active set")
     save.click().run()
@@ -121,9 +127,9 @@ def test_impact_saves_every_edit_in_one_parameter_set(
 
 def test_run_stores_a_run_and_results_show_it(open_app: OpenApp, workspace: Workspace) -> None:
     app = open_app("Run")
-    assert "in-process via planwise.application" in texts(app)
-    app.number_input(key="run_years").set_value(2)
-    app.number_input(key="run_seed").set_value(7)
+    assert "Runs happen in this app's process, not through Dagster" in texts(app)
+    app.text_input(key="run_years").input("2")
+    app.text_input(key="run_seed").input("7")
     next(item for item in app.button if item.label.startswith("Run scenario")).click().run()
     assert not app.exception
     assert "Stored run 2" in texts(app)
@@ -167,7 +173,8 @@ def test_history_diffs_and_rolls_back_a_parameter_set(
     app.selectbox(key="history_after").set_value(edited)
     app.selectbox(key="history_before").set_value(first).run()
     diff = frame(app, "history_diff")
-    assert set(diff["parameter_name"]) == {"merit_base"} and set(diff["after"]) == {0.05}
+    assert set(diff["Lever"]) == {"Merit"} and set(diff[f"Set {edited}"]) == {"5.0%"}
+    assert list(diff.columns[3:5]) == [f"Set {first}", f"Set {edited}"]  # older → newer
 
     app.selectbox(key="history_rollback_to").set_value(first)
     app.button(key="history_rollback").click().run()
@@ -180,11 +187,11 @@ def test_history_diffs_and_rolls_back_a_parameter_set(
 
 def test_edits_survive_switching_tabs(open_app: OpenApp) -> None:
     app = open_app("Impact")
-    key = next(item.key for item in app.number_input if item.key.endswith("merit_base_2"))
-    app.number_input(key=key).set_value(5.5).run()
+    key = _lever_key(app, "merit_base_2")
+    app.text_input(key=key).input("5.5").run()
     edited = _metric(app, "Total compensation cost")
     switch(app, "Auto-Optimize")
-    app.number_input(key="optimize_target_growth").set_value(3.9)
+    app.text_input(key="optimize_target_growth").input("3.9")
     app.session_state["optimize_targets_0"] = {
         "edited_rows": {},
         "added_rows": [{"metric": "headcount", "target_value": 12000, "tolerance": 50}],
@@ -193,10 +200,10 @@ def test_edits_survive_switching_tabs(open_app: OpenApp) -> None:
     app.run()
     switch(app, "Overview")
     switch(app, "Impact")
-    assert app.number_input(key=key).value == 5.5
+    assert app.text_input(key=key).value == "5.5"
     assert _metric(app, "Total compensation cost") == edited
     switch(app, "Auto-Optimize")
-    assert app.number_input(key="optimize_target_growth").value == 3.9
+    assert app.text_input(key="optimize_target_growth").value == "3.9"
     assert list(app.data_editor[0].value["metric"]) == [
         "median_merit_increase",
         "new_hire_pay_ratio",
