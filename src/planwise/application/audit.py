@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from planwise.application.workspace import Workspace
-from planwise.optimization.report import OptimizationResult
+from planwise.optimization.report import OptimizationResult, TargetRow
 from planwise.optimization.targets import load_targets
 from planwise.parameters.declarations import PARAMETERS
 from planwise.parameters.levers import ResolvedLevers
@@ -91,9 +91,7 @@ def _result_problems(result: OptimizationResult) -> list[str]:
     for row in result.target_rows:
         if not math.isfinite(row.final_value):
             problems.append(f"finite: {row.name} has no finite final value")
-        elif row.within_tolerance != (
-            abs(row.final_value - row.target_value) <= row.tolerance * (1 + 1e-9)
-        ):
+        elif row.within_tolerance != _meets(row):
             problems.append(f"invariant: {row.name} within_tolerance disagrees with its values")
     if result.converged != all(row.within_tolerance for row in result.target_rows):
         problems.append("invariant: converged disagrees with the targets' within-tolerance flags")
@@ -101,3 +99,11 @@ def _result_problems(result: OptimizationResult) -> list[str]:
     if counted != result.simulations:
         problems.append(f"invariant: {result.simulations} simulations reported, {counted} recorded")
     return problems
+
+
+def _meets(row: TargetRow) -> bool:
+    """The row's final value meets its target (one-sided bounds by their side; a two-sided
+    band with room for the rounding of the stored tolerance)."""
+    if row.bound is not None:
+        return row.inside(row.final_value)
+    return abs(row.final_value - row.target_value) <= row.tolerance * (1 + 1e-9)

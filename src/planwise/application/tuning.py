@@ -1,16 +1,20 @@
 """The tuning loop as a use case: optimize, resume, show, list, evaluate (tuning-loop.md).
 
-The search itself is domain code (`planwise.optimization.search`); this module gives it
+The search itself is domain code (`planwise.optimization.loop`); this module gives it
 an evaluator that stores every full simulation through the run pipeline — with its own
 parameter set and run, in one transaction with its iteration row — so the path can be
-audited, resumed and rolled back, and reports each iteration as a progress event.
+audited, resumed and rolled back, and reports each iteration as a progress event
+(`planwise.application.tuning_evaluator`). With robust targets the extra seeds' plans
+live on Dask workers for the loop's duration (`planwise.application.robust_seeds`); without
+them nothing about Dask starts.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,32 +24,36 @@ import numpy as np
 import numpy.typing as npt
 
 from planwise.application.levers import refresh_levers_file
-from planwise.application.pipeline import NewRun, RunPurpose, store_new_run
-from planwise.application.progress import IterationFinished, ProgressListener, emit
+from planwise.application.progress import ProgressListener
+from planwise.application.robust_seeds import SeedPlans, seed_plans
+from planwise.application.tuning_evaluator import StoringEvaluator, restore_evaluation
 from planwise.application.views import project
 from planwise.application.workspace import Workspace
 from planwise.application.workspaces import current_user
 from planwise.config import Settings
 from planwise.errors import UserError
-from planwise.metrics import RunMetrics, run_metrics
-from planwise.optimization.answer import change_summary, lever_changes, lever_warnings, verdict
+from planwise.metrics import RunMetrics
+from planwise.optimization.answer import (
+    change_summary,
+    lever_changes,
+    lever_warnings,
+    target_rows,
+    verdict,
+)
 from planwise.optimization.diagnosis import diagnose, jacobian_at, robustness_rows, sensitivities
 from planwise.optimization.loop import SearchReport, search
 from planwise.optimization.report import (
     IterationKind,
     IterationRecord,
     OptimizationResult,
-    OptimizationStatus,
-    StopReason,
-    TargetRow,
     Verdict,
 )
-from planwise.optimization.solver import Component, Evaluation, evaluate_targets
+from planwise.optimization.robust import seed_sample
+from planwise.optimization.solver import evaluate_samples
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Mode, Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO
-from planwise.parameters.sources import SetSource
-from planwise.simulation.engine import PlannedRun, replay
+from planwise.simulation.engine import PlannedRun
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store, optimization_store, parameter_store
 from planwise.storage.database import atomic
@@ -67,7 +75,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 TargetsSource = Targets | Path | Mapping[str, Any]
-_OPTIMIZER = "optimizer"  # who the loop's parameter sets are recorded as
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,11 @@ class OptimizeRequest:
     """Start from this set instead of the scenario's active one."""
     budget: int | None = None
     """Full simulations to spend (default: max_iterations)."""
+    workers: int | None = None
+    """Robust targets: workers of a local Dask cluster (default: compute.workers, else cores)."""
+    scheduler: str | None = None
+    """Robust targets: an existing Dask cluster's address (default: compute.scheduler,
+    $PLANWISE_DASK_SCHEDULER; else a local cluster). Without robust targets no Dask starts."""
 
 
 @dataclass(frozen=True)
@@ -101,165 +113,8 @@ class ResumeRequest:
     apply: bool = False
     budget: int | None = None
     """More full simulations to spend (default: what max_iterations leaves, at least 1)."""
-
-
-@dataclass
-class _StoringEvaluator:
-    """Evaluates the search's candidates and stores every full simulation (an `Evaluator`)."""
-
-    connection: duckdb.DuckDBPyConnection
-    settings: Settings
-    census_id: str
-    workforce: Workforce
-    targets: Targets
-    space: DecisionSpace
-    seed: int
-    optimization_id: int
-    scenario_id: str
-    start_set_id: int
-    budget: int
-    on_progress: ProgressListener | None
-    records: list[IterationRecord] = field(default_factory=list)
-    full: list[tuple[Evaluation, int, int]] = field(default_factory=list)  # (eval, set, run)
-    simulations: int = 0
-    replays: int = 0
-    pending_replays: list[IterationRecord] = field(default_factory=list)
-
-    def _record(self, record: IterationRecord) -> None:
-        self.records.append(record)
-        emit(self.on_progress, IterationFinished(record, self.simulations, self.budget))
-
-    def _make_record(
-        self,
-        kind: IterationKind,
-        evaluation: Evaluation,
-        set_id: int | None,
-        run_id: int | None,
-    ) -> IterationRecord:
-        return IterationRecord(
-            iteration=len(self.records),
-            kind=kind,
-            parameter_set_id=set_id,
-            run_id=run_id,
-            levers=self.space.describe(evaluation.point),
-            metrics=evaluation.values_by_key,
-            residuals=evaluation.residuals_by_key,
-            within_tolerance=evaluation.converged,
-            point=[float(x) for x in evaluation.point],
-        )
-
-    def simulate(
-        self, point: FloatArray, kind: IterationKind, store_as: int | None = None
-    ) -> tuple[Evaluation, PlannedRun]:
-        """A full simulation at `point`, stored with a new parameter set (or `store_as`)
-        through the run pipeline, in one transaction with its iteration row; a failure
-        stores nothing of it and is recorded as a failed iteration."""
-        self.flush_replays()
-        parent = self.full[-1][1] if self.full else self.start_set_id
-        try:
-            with atomic(self.connection) as connection:
-                set_id = store_as
-                if set_id is None:
-                    set_id = parameter_store.create_parameter_set(
-                        connection,
-                        self.space.lever_set(point),
-                        source=SetSource.OPTIMIZER,
-                        created_by=_OPTIMIZER,
-                        parent_id=parent,
-                        activate=False,
-                        note=f"optimization {self.optimization_id} iteration {len(self.records)}",
-                    )
-                stored = store_new_run(
-                    connection,
-                    NewRun(
-                        scenario_id=self.scenario_id,
-                        parameter_set_id=set_id,
-                        census_id=self.census_id,
-                        workforce=self.workforce,
-                        settings=self.settings,
-                        levers=self.space.resolved(point),
-                        start_year=self.settings.start_year,
-                        years=self.settings.years,
-                        seed=self.seed,
-                        purpose=RunPurpose.OPTIMIZATION,
-                        optimization_id=self.optimization_id,
-                        default_parameter_set_id=parameter_store.default_set_for(
-                            connection, self.scenario_id
-                        ),
-                    ),
-                )
-                evaluation = evaluate_targets(stored.metrics, self.targets.targets, point)
-                self.simulations += 1
-                record = self._make_record(kind, evaluation, set_id, stored.run_id)
-                optimization_store.insert_iterations(connection, self.optimization_id, [record])
-                optimization_store.update_progress(
-                    connection,
-                    self.optimization_id,
-                    self.simulations,
-                    self.replays,
-                    len(self.records) + 1,
-                )
-        except UserError:
-            raise
-        except Exception as error:
-            self._fail(point, kind, error)
-            raise
-        self.full.append((evaluation, set_id, stored.run_id))
-        self._record(record)
-        return evaluation, stored.planned
-
-    def replay(self, planned: PlannedRun, point: FloatArray) -> Evaluation:
-        result = replay(planned, self.settings, self.space.resolved(point))
-        metrics = run_metrics(result, only={target.metric for target in self.targets.targets})
-        evaluation = evaluate_targets(metrics, self.targets.targets, point)
-        self.replays += 1
-        record = self._make_record(IterationKind.REPLAY, evaluation, None, None)
-        self.pending_replays.append(record)
-        self._record(record)
-        return evaluation
-
-    def flush_replays(self) -> None:
-        """Store the replays made since the last full simulation (in one insert)."""
-        if not self.pending_replays:
-            return
-        with atomic(self.connection) as connection:
-            optimization_store.insert_iterations(
-                connection, self.optimization_id, self.pending_replays
-            )
-            optimization_store.update_progress(
-                connection, self.optimization_id, self.simulations, self.replays, len(self.records)
-            )
-        self.pending_replays = []
-
-    def _fail(self, point: FloatArray, kind: IterationKind, error: Exception) -> None:
-        record = IterationRecord(
-            iteration=len(self.records),
-            kind=IterationKind.FAILED,
-            parameter_set_id=None,
-            run_id=None,
-            levers=self.space.describe(point),
-            metrics={},
-            residuals={},
-            within_tolerance=False,
-            error=f"{kind}: {type(error).__name__}: {error}",
-            point=[float(x) for x in point],
-        )
-        self.flush_replays()
-        with atomic(self.connection) as connection:
-            optimization_store.insert_iterations(connection, self.optimization_id, [record])
-            optimization_store.finish_optimization(
-                connection,
-                self.optimization_id,
-                status=OptimizationStatus.FAILED,
-                converged=False,
-                best_parameter_set_id=self.best()[1] if self.full else None,
-                stop_reason=StopReason.FAILED,
-                report={"error": record.error},
-            )
-        self._record(record)
-
-    def best(self) -> tuple[Evaluation, int, int]:
-        return min(self.full, key=lambda item: (not item[0].converged, item[0].cost))
+    workers: int | None = None
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +142,30 @@ def _start(
     bounds = {family: targets.bounds_for(family) for family in targets.levers}
     space = DecisionSpace.build(resolved, lever_set, targets.levers, bounds, targets.mode)
     return _Start(census_id, workforce, set_id, space)
+
+
+def _seed_plans(
+    start: _Start,
+    settings: Settings,
+    targets: Targets,
+    seed: int,
+    request: OptimizeRequest | ResumeRequest,
+    on_progress: ProgressListener | None,
+) -> AbstractContextManager[SeedPlans | None]:
+    """With robust targets, the extra seeds' plans on Dask (made under the start's levers:
+    robust targets never move a structural lever); else nothing, and no Dask."""
+    if not targets.robust:
+        return nullcontext(None)
+    return seed_plans(
+        start.workforce,
+        settings,
+        start.space.resolved(start.space.start),
+        targets.targets,
+        targets.seeds(seed)[1:],
+        workers=request.workers,
+        scheduler=request.scheduler,
+        on_progress=on_progress,
+    )
 
 
 def _targets(workspace: Workspace, request: OptimizeRequest) -> Targets:
@@ -324,8 +203,14 @@ def optimize(
     targets = _targets(workspace, request)
     settings = workspace.settings()
     seed = targets.seed if targets.seed is not None else settings.seed
-    with workspace.database(settings).connect() as connection:
+    with (
+        workspace.database(settings).connect() as connection,
+        ExitStack() as stack,
+    ):
         start = _start(connection, settings, request.scenario_id, request.parameter_set_id, targets)
+        plans = stack.enter_context(
+            _seed_plans(start, settings, targets, seed, request, on_progress)
+        )  # an unreachable cluster stops here, before anything is stored
         with atomic(connection):
             optimization_id = optimization_store.create_optimization(
                 connection,
@@ -335,7 +220,7 @@ def optimize(
                 start_parameter_set_id=start.parameter_set_id,
                 seed=seed,
             )
-        evaluator = _StoringEvaluator(
+        evaluator = StoringEvaluator(
             connection,
             settings,
             start.census_id,
@@ -348,6 +233,7 @@ def optimize(
             start.parameter_set_id,
             request.budget or targets.max_iterations,
             on_progress,
+            seeds=plans,
         )
         current, planned = evaluator.simulate(
             start.space.start, IterationKind.START, store_as=start.parameter_set_id
@@ -366,7 +252,10 @@ def resume_optimization(
     scenario, start set and seed), with a budget of more full simulations."""
     started = time.perf_counter()
     settings = workspace.settings()
-    with workspace.database(settings).connect() as connection:
+    with (
+        workspace.database(settings).connect() as connection,
+        ExitStack() as stack,
+    ):
         row = optimization_store.load_optimization(connection, request.optimization_id)
         previous = optimization_store.load_iterations(connection, request.optimization_id)
         targets = load_targets(
@@ -381,11 +270,14 @@ def resume_optimization(
                 f"Optimization {row.optimization_id} has no stored simulation to resume from."
             )
         start = _start(connection, settings, row.scenario_id, row.start_parameter_set_id, targets)
+        plans = stack.enter_context(
+            _seed_plans(start, settings, targets, row.seed, request, on_progress)
+        )
         with atomic(connection):
             optimization_store.mark_running(connection, row.optimization_id)
         spent = sum(1 for record in previous if record.is_simulation)
         extra = request.budget or max(1, targets.max_iterations - spent)
-        evaluator = _StoringEvaluator(
+        evaluator = StoringEvaluator(
             connection,
             settings,
             start.census_id,
@@ -401,9 +293,10 @@ def resume_optimization(
             records=list(previous),
             simulations=spent,
             replays=sum(1 for record in previous if record.kind == IterationKind.REPLAY),
+            seeds=plans,
         )
         for record in stored:
-            evaluation = _restore(targets, record)
+            evaluation = restore_evaluation(targets, record)
             evaluator.full.append(
                 (evaluation, int(record.parameter_set_id or 0), int(record.run_id or 0))
             )
@@ -420,19 +313,8 @@ def resume_optimization(
     return result
 
 
-def _restore(targets: Targets, record: IterationRecord) -> Evaluation:
-    """Rebuild a stored full iteration's evaluation from its stored metrics."""
-    components = []
-    for target in targets.targets:
-        for key, value in record.metrics.items():
-            name, _, label = key.partition("@")
-            if name == target.name:
-                components.append(Component(target, label, value))
-    return Evaluation(np.array(record.point, dtype=np.float64), tuple(components))
-
-
 def _finish(
-    loop: _StoringEvaluator,
+    loop: StoringEvaluator,
     searched: SearchReport,
     planned: PlannedRun,
     apply: bool,
@@ -444,7 +326,7 @@ def _finish(
     jacobian = None
     if loop.space.replayable:
         jacobian = jacobian_at(
-            partial(loop.replay, planned),
+            partial(loop.replay_all, planned),
             best,
             loop.space.typical,
             loop.space.lower,
@@ -462,19 +344,15 @@ def _finish(
             f" Only with a lever outside its usual range: {outside} (see the lever warnings)."
         )
     changes = lever_changes(loop.space, best.point)
-    rows = [
-        TargetRow(
-            name=target.name,
-            metric=target.metric,
-            year=str(target.year),
-            start_value=start.value(target),
-            final_value=best.value(target),
-            target_value=target.target_value,
-            tolerance=target.tolerance,
-            within_tolerance=best.within(target),
+    if loop.seeds is not None:
+        # a resumed loop's stored iterations keep the statistics, not each seed's value
+        start, best = (
+            evaluation
+            if evaluation.robust_samples
+            else loop.measure(planned, [evaluation.point])[0]
+            for evaluation in (start, best)
         )
-        for target in loop.targets.targets
-    ]
+    rows = target_rows(loop.targets, start, best)
     robustness, warning = robustness_rows(
         loop.workforce, loop.settings, loop.space.resolved(best.point), loop.targets, loop.seed
     )
@@ -501,6 +379,9 @@ def _finish(
         lever_warnings=range_warnings,
         changes=changes,
         change_summary=change_summary(changes),
+        robust_seeds=list(loop.targets.seeds(loop.seed)) if loop.seeds is not None else [],
+        seed_plans=len(loop.seeds.seeds) if loop.seeds is not None else 0,
+        seed_replays=loop.seed_replays,
     )
     # The whole call: sensitivities and robustness included, up to the final write.
     result.duration_seconds = time.perf_counter() - started
@@ -575,8 +456,8 @@ class LeversEvaluated:
 
 
 def evaluate_levers(workspace: Workspace, request: EvaluateRequest) -> LeversEvaluated:
-    """The scenario's active levers against the targets: one simulation in memory, nothing
-    stored."""
+    """The scenario's active levers against the targets: one simulation in memory (one per
+    seed with robust targets, their statistics as values), nothing stored."""
     chosen = (
         request.targets if isinstance(request.targets, Targets) else load_targets(request.targets)
     )
@@ -584,10 +465,13 @@ def evaluate_levers(workspace: Workspace, request: EvaluateRequest) -> LeversEva
     with workspace.database(settings).connect(read_only=True) as connection:
         start = _start(connection, settings, request.scenario_id, None, chosen)
     seed = chosen.seed if chosen.seed is not None else settings.seed
-    metrics = project(
-        settings, start.workforce, start.space.resolved(start.space.start), seed
-    ).metrics
-    evaluation = evaluate_targets(metrics, chosen.targets, start.space.start)
+    levers = start.space.resolved(start.space.start)
+    metrics = project(settings, start.workforce, levers, seed).metrics
+    samples = [seed_sample(metrics, chosen.targets)]
+    for extra in chosen.seeds(seed)[1:]:
+        others = project(settings, start.workforce, levers, extra).metrics
+        samples.append(seed_sample(others, chosen.targets))
+    evaluation = evaluate_samples(metrics.years, chosen.targets, samples, start.space.start)
     return LeversEvaluated(
         parameter_set_id=start.parameter_set_id,
         values=evaluation.values_by_key,

@@ -17,10 +17,20 @@ from planwise.optimization.report import (
     TargetRow,
     Verdict,
 )
-from planwise.optimization.targets import MODES, Mode, Priority, Target, Targets, load_targets
+from planwise.optimization.targets import (
+    MODES,
+    Bound,
+    Mode,
+    Priority,
+    Statistic,
+    Target,
+    Targets,
+    load_targets,
+)
 
 __all__ = [
     "MODES",
+    "Bound",
     "ChangeKind",
     "Evaluator",
     "IterationKind",
@@ -33,6 +43,7 @@ __all__ = [
     "Priority",
     "RobustnessRow",
     "SearchReport",
+    "Statistic",
     "StopReason",
     "Target",
     "TargetRow",

@@ -1,5 +1,6 @@
-"""The answer in plain words: what moved against the start, and which lever left its usual
-range, by how much and why (tuning-loop.md, "Modes"; issue 14).
+"""The answer in plain words: each target at the start and at the answer, what moved against
+the start, and which lever left its usual range, by how much and why (tuning-loop.md,
+"Modes"; issue 14).
 
 Every phrase is built from the lever declarations' labels and formats, so the CLI, the
 app and Dagster render the same words.
@@ -11,12 +12,20 @@ import numpy as np
 import numpy.typing as npt
 
 from planwise.metrics import METRICS, format_difference, format_metric, metric_label
-from planwise.optimization.report import ChangeKind, LeverChange, LeverRangeWarning, Verdict
+from planwise.optimization.report import (
+    ChangeKind,
+    LeverChange,
+    LeverRangeWarning,
+    TargetRow,
+    Verdict,
+)
+from planwise.optimization.robust import statistic_phrase
 from planwise.optimization.solver import Component, Evaluation
 from planwise.optimization.space import DecisionSpace, OutsideUsualRange
+from planwise.optimization.targets import Bound, Targets
 from planwise.parameters.declarations import ParameterSpec, parameter_spec
 
-__all__ = ["change_summary", "lever_changes", "lever_warnings", "verdict"]
+__all__ = ["change_summary", "lever_changes", "lever_warnings", "target_rows", "verdict"]
 
 FloatArray = npt.NDArray[np.float64]
 _SAME = 1e-12  # lever values are O(0.01–1): closer than this is the same value
@@ -26,6 +35,33 @@ def verdict(converged: bool, warnings: list[LeverRangeWarning]) -> Verdict:
     if not converged:
         return Verdict.NOT_CONVERGED
     return Verdict.CONVERGED_WITH_WARNINGS if warnings else Verdict.CONVERGED
+
+
+def target_rows(targets: Targets, start: Evaluation, best: Evaluation) -> list[TargetRow]:
+    """Per target: the start's and the answer's value (a robust target's statistic), the
+    target, met or not, and for a robust target the share of its seeds on which it is met."""
+    rows: list[TargetRow] = []
+    for target in targets.targets:
+        robust = target.robust
+        rows.append(
+            TargetRow(
+                name=target.name,
+                metric=target.metric,
+                year=str(target.year),
+                start_value=start.value(target),
+                final_value=best.value(target),
+                target_value=target.target_value,
+                tolerance=target.tolerance,
+                within_tolerance=best.within(target),
+                bound=None if target.bound == Bound.TWO_SIDED else target.bound.value,
+                statistic=None if target.statistic is None else target.statistic.value,
+                share=target.share,
+                seeds=targets.robust_seeds if robust else None,
+                share_inside=best.share_inside(target) if robust else None,
+                start_share_inside=start.share_inside(target) if robust else None,
+            )
+        )
+    return rows
 
 
 def lever_changes(space: DecisionSpace, point: FloatArray) -> list[LeverChange]:
@@ -194,7 +230,13 @@ def _miss(component: Component) -> str:
         else f" in {component.label}"
     )
     tolerance = format_difference(metric, target.tolerance, compact=True).lstrip("+")
+    bound = format_metric(metric, target.target_value, compact=True)
+    goal = {
+        Bound.AT_MOST: f"at most {bound}",
+        Bound.AT_LEAST: f"at least {bound}",
+    }.get(target.bound, f"{bound} ± {tolerance}")
+    how = statistic_phrase(target, len(component.samples))
     return (
-        f"{metric_label(metric)}{when} is {format_metric(metric, component.value, compact=True)}"
-        f" against {format_metric(metric, target.target_value, compact=True)} ± {tolerance}"
+        f"{metric_label(metric)}{when}{how} is "
+        f"{format_metric(metric, component.value, compact=True)} against {goal}"
     )

@@ -10,9 +10,10 @@ import numpy.typing as npt
 from planwise.config import Settings
 from planwise.metrics import run_metrics
 from planwise.optimization.report import RobustnessRow, StopReason
+from planwise.optimization.robust import statistic_phrase
 from planwise.optimization.solver import Evaluation, SearchOutcome, evaluate_targets
 from planwise.optimization.space import DecisionSpace
-from planwise.optimization.targets import Targets
+from planwise.optimization.targets import Bound, Target, Targets
 from planwise.parameters.levers import ResolvedLevers
 from planwise.simulation.engine import simulate
 from planwise.simulation.state import Workforce
@@ -23,10 +24,18 @@ FloatArray = npt.NDArray[np.float64]
 ONE_POINT = 0.01  # "+1 percentage point" of a lever
 
 
+def _goal(target: Target) -> str:
+    if target.bound == Bound.AT_MOST:
+        return f"at most {target.target_value:.6g}"
+    if target.bound == Bound.AT_LEAST:
+        return f"at least {target.target_value:.6g}"
+    return f"{target.target_value:.6g} ± {target.tolerance:.6g}"
+
+
 def _misses(best: Evaluation) -> list[str]:
     return [
-        f"{c.target.name} ({c.label}) is {c.value:.6g} against {c.target.target_value:.6g} "
-        f"± {c.target.tolerance:.6g} ({c.residual:+.2f} tolerances)"
+        f"{c.target.name} ({c.label}){statistic_phrase(c.target, len(c.samples))} is "
+        f"{c.value:.6g} against {_goal(c.target)} ({c.residual:+.2f} tolerances)"
         for c in best.components
         if abs(c.residual) > 1.0
     ]
@@ -90,21 +99,29 @@ def diagnose(
 
 
 def jacobian_at(
-    evaluate: Callable[[FloatArray], Evaluation],
+    evaluate_all: Callable[[list[FloatArray]], list[Evaluation]],
     at: Evaluation,
     steps: FloatArray,
     lower: FloatArray,
     upper: FloatArray,
 ) -> FloatArray:
-    """Finite differences of the residuals at the answer (backward at an upper bound)."""
+    """Finite differences of the residuals at the answer (backward at an upper bound); the
+    probes are evaluated together (`evaluate_all`), so their replays can run at once."""
     jacobian = np.zeros((len(at.components), len(at.point)))
+    columns: list[int] = []
+    deltas: list[float] = []
+    probes: list[FloatArray] = []
     for column, step in enumerate(steps):
         delta = step if at.point[column] + step <= upper[column] else -step
         if at.point[column] + delta < lower[column]:
             continue  # a fixed variable cannot move either way
         probe = at.point.copy()
         probe[column] += delta
-        jacobian[:, column] = (evaluate(probe).residuals - at.residuals) / delta
+        columns.append(column)
+        deltas.append(float(delta))
+        probes.append(probe)
+    for column, delta, probed in zip(columns, deltas, evaluate_all(probes), strict=True):
+        jacobian[:, column] = (probed.residuals - at.residuals) / delta
     return jacobian
 
 

@@ -160,6 +160,15 @@ class IterationRecord:
 
 @dataclass(frozen=True)
 class TargetRow:
+    """A target at the start and at the answer.
+
+    A one-sided target has `bound` `at_most` or `at_least` (`target_value` is the bound,
+    `tolerance` the margin aimed inside it); a robust one names its `statistic` over
+    `seeds` seeds — its values are that statistic — and `share_inside` is the share of
+    those seeds on which the target is met at the answer (`start_share_inside` at the
+    start); `share` is the share a `share_within` target requires.
+    """
+
     name: str
     metric: str
     year: str
@@ -168,6 +177,36 @@ class TargetRow:
     target_value: float
     tolerance: float
     within_tolerance: bool
+    bound: str | None = None
+    statistic: str | None = None
+    share: float | None = None
+    seeds: int | None = None
+    share_inside: float | None = None
+    start_share_inside: float | None = None
+
+    def inside(self, value: float) -> bool:
+        """`value` meets the target: within ± tolerance, or on the right side of the bound."""
+        if self.bound == "at_most":
+            return value <= self.target_value
+        if self.bound == "at_least":
+            return value >= self.target_value
+        return abs(value - self.target_value) <= self.tolerance
+
+    @property
+    def goal(self) -> str:
+        """The target in a few characters: `≤ 1.6e+09`, `≥ 0.9`, `0.045 ± 0.0005`, with the
+        statistic when robust (`P90 ≤ 1.6e+09`, `≤ 1.6e+09 in 90 % of seeds`)."""
+        if self.bound == "at_most":
+            text = f"≤ {_number(self.target_value)}"
+        elif self.bound == "at_least":
+            text = f"≥ {_number(self.target_value)}"
+        else:
+            text = f"{_number(self.target_value)} ± {_number(self.tolerance)}"
+        if self.statistic == "share_within" and self.share is not None:
+            return f"{text} in {self.share:.0%} of seeds"
+        if self.statistic is not None:
+            return f"{self.statistic.upper()} {text}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -207,6 +246,13 @@ class OptimizationResult:
     lever_warnings: list[LeverRangeWarning] = field(default_factory=list)
     changes: list[LeverChange] = field(default_factory=list)
     change_summary: str = ""
+    robust_seeds: list[int] = field(default_factory=list)
+    """The seeds robust targets are measured on (the loop's seed first); empty otherwise."""
+    seed_plans: int = 0
+    """Full simulations in memory, one per extra seed, whose plans the replays reuse (not
+    stored, and counted apart from `simulations`)."""
+    seed_replays: int = 0
+    """Pay replays on single seeds: K per robust candidate, K − 1 per stored simulation."""
 
     def __post_init__(self) -> None:
         if self.converged and self.verdict == Verdict.NOT_CONVERGED:
@@ -267,6 +313,10 @@ class OptimizationResult:
         return cls(**fields)
 
     def target_table_markdown(self) -> str:
+        """The per-target table; with robust targets, the goal column reads `P90 ≤ …` and
+        a last column gives the share of seeds on which each robust target is met."""
+        if any(row.bound or row.statistic for row in self.target_rows):
+            return self._goal_table_markdown()
         lines = [
             "| target | metric | year | start | final | target | tolerance | within |",
             "|---|---|---|---|---|---|---|---|",
@@ -276,6 +326,20 @@ class OptimizationResult:
                 f"| {row.name} | {row.metric} | {row.year} | {_number(row.start_value)} | "
                 f"{_number(row.final_value)} | {_number(row.target_value)} | "
                 f"±{_number(row.tolerance)} | {'yes' if row.within_tolerance else 'no'} |"
+            )
+        return "\n".join(lines)
+
+    def _goal_table_markdown(self) -> str:
+        lines = [
+            "| target | metric | year | start | final | goal | within | seeds inside |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in self.target_rows:
+            inside = "–" if row.share_inside is None else f"{row.share_inside:.0%} of {row.seeds}"
+            lines.append(
+                f"| {row.name} | {row.metric} | {row.year} | {_number(row.start_value)} | "
+                f"{_number(row.final_value)} | {row.goal} | "
+                f"{'yes' if row.within_tolerance else 'no'} | {inside} |"
             )
         return "\n".join(lines)
 

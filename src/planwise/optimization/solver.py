@@ -24,6 +24,12 @@ from scipy.optimize import minimize
 
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics
+from planwise.optimization.robust import (
+    Sample,
+    seed_sample,
+    statistic_value,
+    target_components,
+)
 from planwise.optimization.space import LinearConstraints
 from planwise.optimization.targets import Mode, Target
 
@@ -35,6 +41,7 @@ __all__ = [
     "SearchOutcome",
     "SolveOutcome",
     "Subspace",
+    "evaluate_samples",
     "evaluate_targets",
     "solve",
 ]
@@ -67,15 +74,19 @@ MODE_SETTINGS = {
 
 @dataclass(frozen=True)
 class Component:
-    """One scalar the loop drives to its target (a target with year `each` gives several)."""
+    """One scalar the loop drives to its target (a target with year `each` gives several).
+
+    For a robust target `value` is the statistic over the seeds and `samples` holds each
+    seed's value (the loop's seed first); otherwise `samples` is empty."""
 
     target: Target
     label: str
     value: float
+    samples: tuple[float, ...] = ()
 
     @property
     def residual(self) -> float:
-        return (self.value - self.target.target_value) / self.target.tolerance
+        return self.target.residual(self.value)
 
     @property
     def key(self) -> str:
@@ -115,6 +126,24 @@ class Evaluation:
     def within(self, target: Target) -> bool:
         return all(abs(c.residual) <= 1.0 for c in self.components if c.target is target)
 
+    @property
+    def robust_samples(self) -> bool:
+        """Each seed's value is kept for the robust targets (not so for an evaluation
+        restored from stored statistics)."""
+        return any(component.samples for component in self.components)
+
+    def share_inside(self, target: Target) -> float | None:
+        """The share of seeds on which the target is met (in each of its components), for a
+        robust target measured on its seeds; None otherwise."""
+        samples = [c.samples for c in self.components if c.target is target and c.samples]
+        if not samples:
+            return None
+        inside = [
+            all(target.inside(values[seed]) for values in samples)
+            for seed in range(len(samples[0]))
+        ]
+        return float(np.mean(inside))
+
     def value(self, target: Target) -> float:
         """The target's headline value: its year, the final year, or the mean over years."""
         values = [c.value for c in self.components if c.target is target]
@@ -124,27 +153,27 @@ class Evaluation:
 def evaluate_targets(
     metrics: RunMetrics, targets: Sequence[Target], point: FloatArray
 ) -> Evaluation:
+    """The targets on one run's metrics (a robust target's statistic is then of one seed)."""
+    return evaluate_samples(metrics.years, targets, [seed_sample(metrics, targets)], point)
+
+
+def evaluate_samples(
+    years: Sequence[int], targets: Sequence[Target], samples: Sequence[Sample], point: FloatArray
+) -> Evaluation:
+    """The targets on one sample per seed (the loop's seed first, see
+    `planwise.optimization.robust`): a robust target's component is its statistic over
+    the seeds, any other the loop's seed's value."""
     components: list[Component] = []
-    years = metrics.years
-    for target in targets:
-        if target.year == "each":
-            for year in years:
-                components.append(Component(target, str(year), metrics.value(target.metric, year)))
-        elif target.year == "average":
-            values = [metrics.value(target.metric, year) for year in years]
-            components.append(Component(target, "average", float(np.mean(values))))
-        elif target.year == "final":
-            components.append(Component(target, "final", metrics.value(target.metric)))
-        else:
-            year = int(target.year)
-            components.append(Component(target, str(year), metrics.value(target.metric, year)))
-    for component in components:
-        if not math.isfinite(component.value):
+    for position, (target, label) in enumerate(target_components(years, targets)):
+        values = [sample[position] for sample in samples]
+        if not all(math.isfinite(value) for value in values):
             raise UserError(
-                f"targets.{component.target.name}: {component.target.metric} is not defined for "
-                f"this workforce ({component.label}); for example gender_pay_gap needs a census "
+                f"targets.{target.name}: {target.metric} is not defined for "
+                f"this workforce ({label}); for example gender_pay_gap needs a census "
                 "with gender. Remove the target or change the census."
             )
+        kept = tuple(values) if target.robust else ()
+        components.append(Component(target, label, statistic_value(target, values), kept))
     return Evaluation(point, tuple(components))
 
 
