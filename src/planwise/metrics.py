@@ -27,6 +27,7 @@ __all__ = [
     "METRICS",
     "YEAR_METRICS",
     "MetricSpec",
+    "MetricsBuilder",
     "RunMetrics",
     "YearSummary",
     "baseline_summary",
@@ -382,11 +383,41 @@ def run_metrics(
     first new year (`previous`) and the stored metrics of its earlier years. `only` limits
     the per-year work to the named metrics (see `year_metrics`).
     """
-    base = baseline or baseline_summary(result.starting_workforce, result.start_year)
-    per_year: dict[int, dict[str, float]] = {year: dict(values) for year, values in earlier_years}
-    last = previous or base
+    builder = MetricsBuilder(
+        baseline or baseline_summary(result.starting_workforce, result.start_year),
+        previous,
+        earlier_years,
+        only,
+    )
     for outcome in result.outcomes:
-        metrics = year_metrics(outcome, last, only)
-        per_year[outcome.year] = metrics
-        last = summarize(outcome.year, metrics)
-    return RunMetrics(base, per_year, horizon_metrics(per_year, base))
+        builder.add(outcome)
+    return builder.finish()
+
+
+class MetricsBuilder:
+    """A run's metrics built year by year as the years come, so a simulation that streams
+    its years to the store never needs to hold them all (`run_metrics` is built on it)."""
+
+    def __init__(
+        self,
+        baseline: YearSummary,
+        previous: YearSummary | None = None,
+        earlier_years: Iterable[tuple[int, Mapping[str, float]]] = (),
+        only: Collection[str] | None = None,
+    ) -> None:
+        self.baseline = baseline
+        self.per_year: dict[int, dict[str, float]] = {
+            year: dict(values) for year, values in earlier_years
+        }
+        self._last = previous or baseline
+        self._only = only
+
+    def add(self, outcome: YearOutcome) -> None:
+        metrics = year_metrics(outcome, self._last, self._only)
+        self.per_year[outcome.year] = metrics
+        self._last = summarize(outcome.year, metrics)
+
+    def finish(self) -> RunMetrics:
+        return RunMetrics(
+            self.baseline, self.per_year, horizon_metrics(self.per_year, self.baseline)
+        )

@@ -19,6 +19,7 @@ from analytics_support import (
 from planwise.metrics import HORIZON_METRICS, YEAR_METRICS
 from planwise.storage import runs
 from planwise.storage.parameter_store import load_levers
+from run_support import outcomes_of
 
 YEAR_METRIC_NAMES = [spec.name for spec in YEAR_METRICS]
 HORIZON_METRIC_NAMES = [spec.name for spec in HORIZON_METRICS]
@@ -83,7 +84,7 @@ def test_the_shrinking_run_has_reductions_and_level_five_without_raises(
     """Coverage guards: the second run exercises reductions in force and the proration
     equality branch (employed all year without a salary change)."""
     run = built.runs[1]
-    assert all(outcome.counts.reductions > 0 for outcome in run.result.outcomes)
+    assert all(outcome.counts.reductions > 0 for outcome in outcomes_of(built.workspace, run))
     with reading(built) as connection:
         (unchanged,) = connection.execute(
             """SELECT count(*) FROM fct_workforce_snapshot AS snapshot
@@ -170,7 +171,7 @@ def test_workforce_flows_equal_the_engine_counts(built: BuiltWorkspace, run_inde
                 run.run_id,
             )
         }
-    for outcome in run.result.outcomes:
+    for outcome in outcomes_of(built.workspace, run):
         counts, row = outcome.counts, flows[outcome.year]
         assert row["starting"] == counts.start
         assert row["hires"] == counts.hires

@@ -28,6 +28,7 @@ from planwise.application import (
 )
 from planwise.cli import app
 from planwise.storage import runs
+from run_support import outcomes_of, result_of
 
 EVENT_COLUMNS = [
     "event_id",
@@ -106,7 +107,9 @@ def _stored_snapshots(workspace: Workspace, run_id: int) -> pd.DataFrame:
 
 
 def test_stored_event_log_equals_the_in_memory_result(stored: Runs) -> None:
-    memory = event_frame(stored.whole.result).rename(columns={"year": "simulation_year"})
+    memory = event_frame(result_of(stored.workspace, stored.whole)).rename(
+        columns={"year": "simulation_year"}
+    )
     memory = memory.sort_values(["simulation_year", "employee_id", "event_sequence"])
     memory = memory.reset_index(drop=True)
     table = _stored_events(stored.workspace, stored.whole.run_id)
@@ -138,7 +141,9 @@ def test_stored_event_log_equals_the_in_memory_result(stored: Runs) -> None:
 
 
 def test_stored_snapshot_equals_the_in_memory_result(stored: Runs) -> None:
-    memory = snapshot_frame(stored.whole.result).sort_values(["year", "employee_id"])
+    memory = snapshot_frame(result_of(stored.workspace, stored.whole)).sort_values(
+        ["year", "employee_id"]
+    )
     table = _stored_snapshots(stored.workspace, stored.whole.run_id)
     assert len(table) == len(memory)
     for stored_column, memory_column in [
@@ -189,7 +194,7 @@ def _assert_same_numbers(first: dict[str, float], second: dict[str, float]) -> N
 def test_continuation_starts_from_the_stored_year_end_state(stored: Runs) -> None:
     with stored.workspace.database().connect(read_only=True) as connection:
         workforce = runs.load_year_end_workforce(connection, stored.whole.run_id, 2026)
-    outcome_2026 = stored.whole.result.outcomes[1]
+    outcome_2026 = outcomes_of(stored.workspace, stored.whole)[1]
     snapshot = outcome_2026.snapshot
     active = snapshot.is_active
     assert (workforce.employee_id == snapshot.employee_id[active]).all()

@@ -30,6 +30,7 @@ from planwise.parameters import default_lever_set, resolve_levers
 from planwise.simulation import YearOutcome, simulate
 from planwise.storage import runs
 from planwise.storage.database import Database
+from run_support import outcomes_of
 
 STORED_TABLES = (
     "simulation_runs",
@@ -61,7 +62,8 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
     workspace: Workspace,
 ) -> None:
     run = application.simulate(workspace, SimulateRequest(years=3))
-    hires = [outcome.counts.hires for outcome in run.result.outcomes]
+    outcomes = outcomes_of(workspace, run)
+    hires = [outcome.counts.hires for outcome in outcomes]
     starting = len(run.result.starting_workforce)
     with workspace.database().connect(read_only=True) as connection:
         keys = connection.execute(
@@ -77,7 +79,7 @@ def test_each_employee_is_stored_once_per_run_and_keys_follow_the_engine_order(
             "SELECT employee_key FROM simulation_hires WHERE run_id = ? ORDER BY employee_key",
             [run.run_id],
         ).fetchnumpy()["employee_key"]
-        for outcome in run.result.outcomes:
+        for outcome in outcomes:
             stored_ids = connection.execute(
                 "SELECT employee_id FROM fct_workforce_snapshot "
                 "WHERE run_id = ? AND simulation_year = ? ORDER BY employee_key",
@@ -111,7 +113,7 @@ def test_a_census_with_people_outside_the_starting_workforce_maps_keys_to_the_ri
 
     run = application.simulate(workspace, SimulateRequest(years=2))
     with workspace.database().connect(read_only=True) as connection:
-        for outcome in run.result.outcomes:
+        for outcome in outcomes_of(workspace, run):
             stored = connection.execute(
                 "SELECT employee_id, birth_date, hire_date, coalesce(gender, '') AS gender "
                 "FROM fct_workforce_snapshot WHERE run_id = ? AND simulation_year = ? "

@@ -17,7 +17,7 @@ import duckdb
 
 from planwise.application.progress import ProgressListener, YearSimulated, emit
 from planwise.config import Settings
-from planwise.metrics import RunMetrics, run_metrics, summarize
+from planwise.metrics import MetricsBuilder, RunMetrics, baseline_summary, summarize
 from planwise.parameters.levers import ResolvedLevers
 from planwise.simulation.engine import PlannedRun, simulate_planned
 from planwise.simulation.outputs import SimulationResult, YearOutcome
@@ -86,18 +86,21 @@ def _simulate_and_store(
     start_year: int,
     years: int,
     seed: int,
-    metrics_of: Callable[[SimulationResult], RunMetrics],
+    metrics: MetricsBuilder,
     on_progress: ProgressListener | None,
+    keep_plans: bool,
 ) -> tuple[PlannedRun, RunMetrics, float]:
     """Simulate while a background thread stores each finished year in the caller's
-    transaction; the run with its plans, its metrics and the seconds the engine and the
-    metrics took."""
+    transaction, and measure each year as it comes: no year is held after it is stored
+    and measured. The run (with its plans when asked), its metrics and the seconds the
+    engine and the metrics took."""
     started = time.perf_counter()
     announce = _announcing(on_progress, years)
     with runs.writing_years(connection, run_id, start_year, workforce, years) as store_year:
 
         def on_year(outcome: YearOutcome) -> None:
             store_year(outcome)
+            metrics.add(outcome)
             announce(outcome)
 
         planned = simulate_planned(
@@ -108,20 +111,25 @@ def _simulate_and_store(
             years=years,
             seed=seed,
             on_year=on_year,
+            keep_outcomes=False,
+            keep_plans=keep_plans,
         )
-        metrics = metrics_of(planned.result)
+        measured = metrics.finish()
         engine_seconds = time.perf_counter() - started
-    return planned, metrics, engine_seconds
+    return planned, measured, engine_seconds
 
 
 def store_new_run(
     connection: duckdb.DuckDBPyConnection,
     run: NewRun,
     on_progress: ProgressListener | None = None,
+    *,
+    keep_plans: bool = False,
 ) -> StoredRun:
     """Insert the run, simulate and store its years, then its metrics (baseline included).
 
-    The caller holds the transaction: a failure anywhere leaves nothing of the run.
+    The caller holds the transaction: a failure anywhere leaves nothing of the run. The
+    run's plans are kept only when asked (the tuning loop replays pay on them).
     """
     run_id = runs.insert_run(
         connection,
@@ -145,8 +153,9 @@ def store_new_run(
         run.start_year,
         run.years,
         run.seed,
-        run_metrics,
+        MetricsBuilder(baseline_summary(run.workforce, run.start_year)),
         on_progress,
+        keep_plans,
     )
     runs.write_metrics(connection, run_id, metrics, planned.result.years, with_baseline=True)
     return StoredRun(run_id, planned, metrics, engine_seconds)
@@ -167,15 +176,11 @@ def extend_run(
     first = record.end_year + 1
     workforce = runs.load_year_end_workforce(connection, record.run_id, record.end_year)
     stored = runs.load_run_metrics(connection, record.run_id)
-
-    def continued_metrics(result: SimulationResult) -> RunMetrics:
-        return run_metrics(
-            result,
-            baseline=stored.baseline,
-            previous=summarize(record.end_year, stored.per_year[record.end_year]),
-            earlier_years=stored.per_year.items(),
-        )
-
+    continued = MetricsBuilder(
+        stored.baseline,
+        previous=summarize(record.end_year, stored.per_year[record.end_year]),
+        earlier_years=stored.per_year.items(),
+    )
     planned, metrics, engine_seconds = _simulate_and_store(
         connection,
         record.run_id,
@@ -185,8 +190,9 @@ def extend_run(
         first,
         years,
         record.seed,
-        continued_metrics,
+        continued,
         on_progress,
+        keep_plans=False,
     )
     runs.write_metrics(
         connection, record.run_id, metrics, planned.result.years, with_baseline=False

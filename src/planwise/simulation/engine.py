@@ -140,6 +140,7 @@ def simulate(
         years=years,
         seed=seed,
         on_year=on_year,
+        keep_plans=False,
     ).result
 
 
@@ -152,27 +153,48 @@ def simulate_planned(
     years: int,
     seed: int,
     on_year: Callable[[YearOutcome], None] | None = None,
+    keep_outcomes: bool = True,
+    keep_plans: bool = True,
 ) -> PlannedRun:
-    """`simulate`, keeping each year's plan for later replays."""
+    """`simulate`, keeping each year's plan for later replays.
+
+    A caller that handles each year as it comes (`on_year`: store it, measure it) passes
+    `keep_outcomes=False`: the year's events and snapshot are then dropped once handed
+    over, and the result has no outcomes. At a million employees over ten years that is
+    the difference between holding every year at once (about 6 GB) and one or two (1.5 GB).
+    """
     tables = Tables.from_settings(settings)
     outcomes: list[YearOutcome] = []
     plans: list[YearPlan] = []
     current = workforce
     for year in range(start_year, start_year + years):
         outcome, current, plan = simulate_year(current, year, settings, levers, seed, tables)
-        outcomes.append(outcome)
-        plans.append(plan)
+        if keep_outcomes:
+            outcomes.append(outcome)
+        if keep_plans:
+            plans.append(plan)
         if on_year is not None:
             on_year(outcome)
-    result = SimulationResult(seed, start_year, workforce, tuple(outcomes), current)
+        del outcome, plan
+    result = SimulationResult(
+        seed, start_year, workforce, tuple(outcomes), current, start_year + years - 1
+    )
     return PlannedRun(result, tuple(plans), levers)
 
 
-def replay(run: PlannedRun, settings: Settings, levers: ResolvedLevers) -> SimulationResult:
+def replay(
+    run: PlannedRun,
+    settings: Settings,
+    levers: ResolvedLevers,
+    *,
+    on_year: Callable[[YearOutcome], None] | None = None,
+    keep_outcomes: bool = True,
+) -> SimulationResult:
     """Recompute pay on a run's plans with other compensation levers (no new draws).
 
     Exact: equal to a full simulation with `levers`, as long as the structural levers
-    (`STRUCTURAL_PARAMETERS`) are unchanged; a ValueError says so otherwise.
+    (`STRUCTURAL_PARAMETERS`) are unchanged; a ValueError says so otherwise. `on_year` and
+    `keep_outcomes` work as in `simulate_planned`.
     """
     if not run.can_replay(levers):
         changed = ", ".join(sorted(STRUCTURAL_PARAMETERS))
@@ -184,11 +206,16 @@ def replay(run: PlannedRun, settings: Settings, levers: ResolvedLevers) -> Simul
     for plan in run.plans:
         outcome, current = pay_year(plan, salary, levers.for_year(plan.year), tables)
         salary = current.annual_salary
-        outcomes.append(outcome)
+        if keep_outcomes:
+            outcomes.append(outcome)
+        if on_year is not None:
+            on_year(outcome)
+        del outcome
     return SimulationResult(
         run.result.seed,
         run.result.start_year,
         run.result.starting_workforce,
         tuple(outcomes),
         current,
+        run.result.end_year,
     )

@@ -149,8 +149,13 @@ class SimulationResult:
     start_year: int
     starting_workforce: Workforce
     outcomes: tuple[YearOutcome, ...]
+    """Every year's outcome, or none when the caller handled each year as it came."""
     final_workforce: Workforce
+    end_year: int | None = None
+    """The last simulated year (None: the last outcome's)."""
 
     @property
     def years(self) -> tuple[int, ...]:
-        return tuple(outcome.year for outcome in self.outcomes)
+        if self.end_year is None:
+            return tuple(outcome.year for outcome in self.outcomes)
+        return tuple(range(self.start_year, self.end_year + 1))

@@ -340,6 +340,11 @@ def writing_years(
     goes on, e.g. with the run's metrics. The caller must not use `connection` inside
     the block. On leaving, waits for everything to be stored and raises the first storage
     error; if the block raised, waits for the year being stored and drops the rest.
+
+    At most one year waits behind the one being stored: handing over a year first waits
+    for the year before the previous one. The engine outruns the writer at scale, and a
+    queue of whole years would hold them all in memory (a million employees: ~0.5 GB a
+    year).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwise-store") as executor:
         made = executor.submit(YearWriter, connection, run_id, start_year, starting_workforce)
@@ -349,6 +354,8 @@ def writing_years(
             pending.append(executor.submit(lambda: made.result().finish()))
 
         def store(outcome: YearOutcome) -> None:
+            if len(pending) >= 3:
+                pending[-2].result()  # backpressure: one year queued at most
             pending.append(executor.submit(lambda: made.result().write(outcome)))
             if len(pending) == 1 + years:
                 finish()  # the last year: what is held back goes in now
