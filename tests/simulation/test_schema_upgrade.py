@@ -22,11 +22,12 @@ from planwise.storage.schema import SCHEMA_VERSION
 
 def _as_version_3(workspace: Workspace) -> None:
     """What a version-3 file looks like: no activation log, no writer columns on the
-    optimizations, version 3 recorded."""
+    optimizations, no pending end year on the runs, version 3 recorded."""
     with duckdb.connect(str(workspace.database_path)) as connection:
         connection.execute("DROP TABLE parameter_set_activations")
         for column in ("writer_host", "writer_pid", "writer_started_at", "heartbeat_at"):
             connection.execute(f"ALTER TABLE optimization_runs DROP COLUMN {column}")
+        connection.execute("ALTER TABLE simulation_runs DROP COLUMN pending_end_year")
         connection.execute("DELETE FROM schema_info")
         connection.execute("INSERT INTO schema_info VALUES (3, current_timestamp)")
 
@@ -51,7 +52,11 @@ def old_workspace(tmp_path: Path) -> Workspace:
 def test_a_version_3_database_is_upgraded_in_place_on_first_use(
     old_workspace: Workspace, first_use: str
 ) -> None:
-    runs_before = _rows(old_workspace, "SELECT * FROM simulation_runs")
+    runs = (
+        "SELECT run_id, scenario_id, parameter_set_id, census_id, seed, start_year, end_year, "
+        "status, started_at, finished_at, settings_json FROM simulation_runs"
+    )
+    runs_before = _rows(old_workspace, runs)
     if first_use == "read":
         history = application.lever_history(old_workspace)
     else:
@@ -60,7 +65,7 @@ def test_a_version_3_database_is_upgraded_in_place_on_first_use(
     assert _rows(old_workspace, "SELECT max(schema_version) FROM schema_info") == [
         (SCHEMA_VERSION,)
     ]
-    assert _rows(old_workspace, "SELECT * FROM simulation_runs") == runs_before
+    assert _rows(old_workspace, runs) == runs_before
     # The set active before the upgrade is recorded as activated when it was made.
     active = [record for record in history if record.is_active]
     assert len(active) == 1

@@ -5,6 +5,7 @@ connections sharing one attachment of the file per process."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import subprocess
 import sys
 import threading
@@ -322,3 +323,96 @@ def test_every_year_handed_over_is_stored_even_when_not_the_number_announced(
         sum(len(outcome.snapshot) for outcome in result.outcomes),
         sum(outcome.counts.hires for outcome in result.outcomes),
     )
+
+
+def _stored_rows(workspace: Workspace, run_id: int) -> tuple[object, ...]:
+    with workspace.database().connect(read_only=True) as connection:
+        events = connection.execute(
+            "SELECT * EXCLUDE (run_id) FROM fct_yearly_events WHERE run_id = ? "
+            "ORDER BY simulation_year, employee_key, event_sequence",
+            [run_id],
+        ).fetchall()
+        snapshots = connection.execute(
+            "SELECT * EXCLUDE (run_id) FROM fct_workforce_snapshot WHERE run_id = ? "
+            "ORDER BY simulation_year, employee_key",
+            [run_id],
+        ).fetchall()
+    return tuple(events), tuple(snapshots)
+
+
+def test_a_large_run_committed_in_parts_stores_exactly_what_one_transaction_does(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = application.simulate(workspace, SimulateRequest(years=3, seed=5))
+    monkeypatch.setattr(runs.YearWriter, "row_group_size", 64)
+    monkeypatch.setattr(runs.YearWriter, "commit_rows", 1_000)  # a part every ~1,000 rows
+    parts = application.simulate(workspace, SimulateRequest(years=3, seed=5))
+    assert _stored_rows(workspace, parts.run_id) == _stored_rows(workspace, whole.run_id)
+    assert parts.metrics == whole.metrics
+
+
+def test_a_failure_after_parts_were_committed_removes_every_part(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _counts(workspace)
+    monkeypatch.setattr(runs.YearWriter, "row_group_size", 64)
+    monkeypatch.setattr(runs.YearWriter, "commit_rows", 1_000)
+    original = pipeline.simulate_planned
+
+    def fail_in_the_third_year(*args: Any, **kwargs: Any) -> Any:
+        on_year = kwargs.pop("on_year")
+
+        def count(outcome: YearOutcome) -> None:
+            if outcome.year == 2027:
+                raise RuntimeError("engine stopped")
+            on_year(outcome)
+
+        return original(*args, on_year=count, **kwargs)
+
+    monkeypatch.setattr(pipeline, "simulate_planned", fail_in_the_third_year)
+    with pytest.raises(RuntimeError, match="engine stopped"):
+        application.simulate(workspace, SimulateRequest(years=3))
+    assert _counts(workspace) == before
+
+
+# A run killed after part of it was committed: a separate process, SIGKILL.
+_KILLED = """
+import os, signal, sys
+from pathlib import Path
+from planwise import application
+from planwise.application import SimulateRequest, Workspace
+from planwise.storage import runs
+runs.YearWriter.row_group_size = 64
+runs.YearWriter.commit_rows = 1_000
+write = runs.YearWriter.write
+def dying(self, outcome):
+    if self.parts_committed:  # killed once part of the run is committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    write(self, outcome)
+runs.YearWriter.write = dying
+application.simulate(Workspace(Path(sys.argv[1])), SimulateRequest(years=3))
+"""
+
+
+def test_parts_of_a_killed_run_are_never_read_and_the_next_run_removes_them(
+    workspace: Workspace,
+) -> None:
+    before = _counts(workspace)
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED, str(workspace.root)], capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    with workspace.database().connect(read_only=True) as connection:
+        ((left_behind,),) = connection.execute("SELECT count(*) FROM simulation_events").fetchall()
+    assert left_behind > before["simulation_events"]  # parts were committed ...
+    assert application.list_runs(workspace) == []  # ... but no reader sees them
+    with workspace.database().connect(read_only=True) as connection:
+        ((visible,),) = connection.execute("SELECT count(*) FROM fct_yearly_events").fetchall()
+    assert visible == 0
+    run = application.simulate(workspace, SimulateRequest(years=1))
+    after = _counts(workspace)
+    with workspace.database().connect(read_only=True) as connection:
+        ((own,),) = connection.execute(
+            "SELECT count(*) FROM simulation_events WHERE run_id = ?", [run.run_id]
+        ).fetchall()
+    assert after["simulation_events"] == before["simulation_events"] + own

@@ -2,7 +2,10 @@ with
 
 source as (
 
+    -- A run is visible once completed: a large run is committed in parts, and a part
+    -- left by a run that failed or was killed is never read.
     select * from {{ source('engine', 'simulation_runs') }}
+    where status = 'completed'
 
 ),
 

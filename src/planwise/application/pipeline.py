@@ -9,7 +9,8 @@ or not at all.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from planwise.simulation.engine import PlannedRun, simulate_planned
 from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
 from planwise.storage import runs
+from planwise.storage.database import atomic
 
 __all__ = ["NewRun", "RunPurpose", "StoredRun", "extend_run", "store_new_run"]
 
@@ -126,11 +128,15 @@ def store_new_run(
     *,
     keep_plans: bool = False,
 ) -> StoredRun:
-    """Insert the run, simulate and store its years, then its metrics (baseline included).
+    """Insert the run, simulate and store its years, then its metrics (baseline included);
+    the run is completed, and visible, only then.
 
-    The caller holds the transaction: a failure anywhere leaves nothing of the run. The
-    run's plans are kept only when asked (the tuning loop replays pay on them).
+    The caller holds the transaction. A large run is committed in parts as it goes
+    (`runs.COMMIT_ROWS`), invisible until completed; a failure anywhere removes every part
+    of the run, and a part left by a killed process is removed by the next run stored.
+    The run's plans are kept only when asked (the tuning loop replays pay on them).
     """
+    runs.discard_abandoned(connection)
     run_id = runs.insert_run(
         connection,
         scenario_id=run.scenario_id,
@@ -144,20 +150,22 @@ def store_new_run(
         optimization_id=run.optimization_id,
         default_parameter_set_id=run.default_parameter_set_id,
     )
-    planned, metrics, engine_seconds = _simulate_and_store(
-        connection,
-        run_id,
-        run.workforce,
-        run.settings,
-        run.levers,
-        run.start_year,
-        run.years,
-        run.seed,
-        MetricsBuilder(baseline_summary(run.workforce, run.start_year)),
-        on_progress,
-        keep_plans,
-    )
-    runs.write_metrics(connection, run_id, metrics, planned.result.years, with_baseline=True)
+    with runs.in_progress(run_id), _discarded_on_failure(connection, run_id, None):
+        planned, metrics, engine_seconds = _simulate_and_store(
+            connection,
+            run_id,
+            run.workforce,
+            run.settings,
+            run.levers,
+            run.start_year,
+            run.years,
+            run.seed,
+            MetricsBuilder(baseline_summary(run.workforce, run.start_year)),
+            on_progress,
+            keep_plans,
+        )
+        runs.write_metrics(connection, run_id, metrics, planned.result.years, with_baseline=True)
+        runs.complete_run(connection, run_id)
     return StoredRun(run_id, planned, metrics, engine_seconds)
 
 
@@ -171,8 +179,10 @@ def extend_run(
     """Simulate `years` more years of a stored run from its stored year-end state.
 
     The run's own settings and seed are used; the result is identical to having simulated
-    all the years in one call. The caller holds the transaction.
+    all the years in one call. The caller holds the transaction; the new years are
+    visible once all are stored (the run's end year moves last), see `store_new_run`.
     """
+    runs.discard_abandoned(connection)
     first = record.end_year + 1
     workforce = runs.load_year_end_workforce(connection, record.run_id, record.end_year)
     stored = runs.load_run_metrics(connection, record.run_id)
@@ -181,21 +191,42 @@ def extend_run(
         previous=summarize(record.end_year, stored.per_year[record.end_year]),
         earlier_years=stored.per_year.items(),
     )
-    planned, metrics, engine_seconds = _simulate_and_store(
-        connection,
-        record.run_id,
-        workforce,
-        record.settings,
-        levers,
-        first,
-        years,
-        record.seed,
-        continued,
-        on_progress,
-        keep_plans=False,
-    )
-    runs.write_metrics(
-        connection, record.run_id, metrics, planned.result.years, with_baseline=False
-    )
-    runs.append_years(connection, record.run_id, first + years - 1)
+    runs.begin_extension(connection, record.run_id, first + years - 1)
+    with (
+        runs.in_progress(record.run_id),
+        _discarded_on_failure(connection, record.run_id, record.end_year),
+    ):
+        planned, metrics, engine_seconds = _simulate_and_store(
+            connection,
+            record.run_id,
+            workforce,
+            record.settings,
+            levers,
+            first,
+            years,
+            record.seed,
+            continued,
+            on_progress,
+            keep_plans=False,
+        )
+        runs.write_metrics(
+            connection, record.run_id, metrics, planned.result.years, with_baseline=False
+        )
+        runs.append_years(connection, record.run_id, first + years - 1)
     return StoredRun(record.run_id, planned, metrics, engine_seconds)
+
+
+@contextmanager
+def _discarded_on_failure(
+    connection: duckdb.DuckDBPyConnection, run_id: int, after_year: int | None
+) -> Iterator[None]:
+    """On a failure, remove what the run stored — parts already committed included — in a
+    transaction of its own, then leave a fresh transaction for the caller to roll back."""
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        with atomic(connection):
+            runs.discard_run(connection, run_id, after_year)
+        connection.execute("BEGIN TRANSACTION")
+        raise

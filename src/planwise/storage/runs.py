@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import duckdb
@@ -34,9 +36,16 @@ from planwise.storage.database import WRITE_ROW_GROUP_SIZE, insert_frame
 from planwise.storage.schema import IS_ACTIVE
 
 __all__ = [
+    "COMMIT_ROWS",
     "RunRecord",
+    "RunStatus",
     "YearWriter",
     "append_years",
+    "begin_extension",
+    "complete_run",
+    "discard_abandoned",
+    "discard_run",
+    "in_progress",
     "insert_run",
     "list_runs",
     "load_run",
@@ -56,6 +65,26 @@ def _names(names: tuple[str, ...]) -> pa.Array:
 
 
 _RUN_TABLES = ("simulation_hires", "simulation_events", "simulation_snapshots")
+
+
+class RunStatus(StrEnum):
+    """A run is `writing` until its last year and its metrics are stored, then
+    `completed`; readers (the contract views, the run lists) see completed runs only."""
+
+    WRITING = "writing"
+    COMPLETED = "completed"
+
+
+# Runs this process is writing now (any thread): never taken for abandoned ones.
+_WRITING: set[int] = set()
+_WRITING_LOCK = threading.Lock()
+
+COMMIT_ROWS = 4_000_000
+"""A large run is committed in parts, each after about this many rows (events, snapshot
+rows, hires): DuckDB keeps a transaction's appended rows in memory until it commits, a
+million employees over ten years are some 37 million rows (several GB). Smaller runs go
+in one transaction. Until the run is completed its parts are invisible to readers, and a
+part left by a run that failed or was killed is removed (`discard_abandoned`)."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +240,8 @@ def insert_run(
     optimization_id: int | None = None,
     default_parameter_set_id: int | None = None,
 ) -> int:
-    """Insert the run row (status `completed`; the caller's transaction makes it atomic).
+    """Insert the run row, `writing` until `complete_run` (the caller's transaction holds
+    both unless the run is large enough to be committed in parts, see `COMMIT_ROWS`).
 
     `default_parameter_set_id` is the default scenario's set that filled the gaps of
     another scenario's levers, so a continued run resolves them the same way.
@@ -219,8 +249,10 @@ def insert_run(
     (run_id,) = connection.execute("SELECT nextval('run_id_seq')").fetchone()  # type: ignore[misc]
     now = _now()
     connection.execute(
-        "INSERT INTO simulation_runs VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO simulation_runs (run_id, scenario_id, parameter_set_id, census_id, seed, "
+        "start_year, end_year, status, started_at, finished_at, code_version, settings_json, "
+        "purpose, optimization_id, default_parameter_set_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             scenario_id,
@@ -229,8 +261,9 @@ def insert_run(
             seed,
             start_year,
             end_year,
+            RunStatus.WRITING,
             now,
-            now,
+            None,
             __version__,
             settings.model_dump_json(),
             purpose,
@@ -256,6 +289,7 @@ class YearWriter:
     """
 
     row_group_size = WRITE_ROW_GROUP_SIZE
+    commit_rows = COMMIT_ROWS
 
     def __init__(
         self,
@@ -267,6 +301,8 @@ class YearWriter:
         self.connection = connection
         self.run_id = run_id
         self._held: dict[str, list[pa.Table]] = {table: [] for table in _RUN_TABLES}
+        self._uncommitted = 0
+        self.parts_committed = 0
         keys = self._continued_keys(start_year, len(starting_workforce))
         if keys is None:
             size = len(starting_workforce)
@@ -304,6 +340,14 @@ class YearWriter:
             whole_groups = count // self.row_group_size * self.row_group_size
             insert_frame(self.connection, table_name, rows.slice(0, whole_groups))
             held[:] = [rows.slice(whole_groups)]
+            self._uncommitted += whole_groups
+            if self._uncommitted >= self.commit_rows:
+                # A part of a large run: its run row says `writing` (or `pending_end_year`
+                # for a continuation), so readers do not see it until it is completed.
+                self.connection.execute("COMMIT")
+                self.connection.execute("BEGIN TRANSACTION")
+                self._uncommitted = 0
+                self.parts_committed += 1
 
     def write(self, outcome: YearOutcome) -> None:
         """Store a year; years must come in order."""
@@ -409,11 +453,85 @@ def write_metrics(
     insert_frame(connection, "simulation_metrics", metric_table)
 
 
-def append_years(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: int) -> None:
+def complete_run(connection: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """A new run's last year and metrics are stored: readers see it from now on."""
     connection.execute(
-        "UPDATE simulation_runs SET end_year = ?, finished_at = ? WHERE run_id = ?",
+        "UPDATE simulation_runs SET status = ?, finished_at = ? WHERE run_id = ?",
+        [RunStatus.COMPLETED, _now(), run_id],
+    )
+
+
+def begin_extension(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: int) -> None:
+    """A completed run is being continued to `end_year`: the years after its current end
+    stay invisible (the views stop at `end_year`) until `append_years`."""
+    connection.execute(
+        "UPDATE simulation_runs SET pending_end_year = ? WHERE run_id = ?", [end_year, run_id]
+    )
+
+
+def append_years(connection: duckdb.DuckDBPyConnection, run_id: int, end_year: int) -> None:
+    """A continuation's years and metrics are stored: the run now ends at `end_year`."""
+    connection.execute(
+        "UPDATE simulation_runs SET end_year = ?, pending_end_year = NULL, finished_at = ? "
+        "WHERE run_id = ?",
         [end_year, _now(), run_id],
     )
+
+
+@contextmanager
+def in_progress(run_id: int) -> Iterator[None]:
+    """Mark a run as written by this process while the block runs (`discard_abandoned`
+    leaves it alone)."""
+    with _WRITING_LOCK:
+        _WRITING.add(run_id)
+    try:
+        yield
+    finally:
+        with _WRITING_LOCK:
+            _WRITING.discard(run_id)
+
+
+def discard_run(
+    connection: duckdb.DuckDBPyConnection, run_id: int, after_year: int | None = None
+) -> None:
+    """Remove what a run that did not complete left: all of a new run, or a
+    continuation's years after `after_year` (the run's last completed year)."""
+    if after_year is None:
+        for table in (*_RUN_TABLES, "simulation_metrics"):
+            connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        connection.execute("DELETE FROM simulation_runs WHERE run_id = ?", [run_id])
+        return
+    for table in ("simulation_events", "simulation_snapshots"):
+        connection.execute(
+            f"DELETE FROM {table} WHERE run_id = ? AND simulation_year > ?", [run_id, after_year]
+        )
+    connection.execute(
+        "DELETE FROM simulation_hires WHERE run_id = ? AND year(hire_date) > ?",
+        [run_id, after_year],
+    )
+    connection.execute(
+        "DELETE FROM simulation_metrics WHERE run_id = ? AND simulation_year > ?",
+        [run_id, after_year],
+    )
+    connection.execute(
+        "UPDATE simulation_runs SET pending_end_year = NULL WHERE run_id = ?", [run_id]
+    )
+
+
+def discard_abandoned(connection: duckdb.DuckDBPyConnection) -> list[int]:
+    """Remove the parts of runs that never completed — a run or a continuation that
+    failed or whose process was killed after part of it was committed — except those this
+    process is writing now. Returns the runs cleaned (usually none: a cheap check)."""
+    with _WRITING_LOCK:
+        active = sorted(_WRITING)
+    rows = connection.execute(
+        "SELECT run_id, CASE WHEN status = ? THEN NULL ELSE end_year END FROM simulation_runs "
+        "WHERE (status = ? OR pending_end_year IS NOT NULL) AND NOT list_contains(?, run_id)",
+        [RunStatus.WRITING, RunStatus.WRITING, active],
+    ).fetchall()
+    for run_id, after_year in rows:
+        discard_run(connection, int(run_id), None if after_year is None else int(after_year))
+    return [int(run_id) for run_id, _ in rows]
 
 
 _RUN_COLUMNS = (
@@ -424,18 +542,18 @@ _RUN_COLUMNS = (
 
 def load_run(connection: duckdb.DuckDBPyConnection, run_id: int) -> RunRecord:
     row = connection.execute(
-        f"SELECT {_RUN_COLUMNS} FROM simulation_runs WHERE run_id = ?",
-        [run_id],
+        f"SELECT {_RUN_COLUMNS} FROM simulation_runs WHERE run_id = ? AND status = ?",
+        [run_id, RunStatus.COMPLETED],
     ).fetchone()
     if row is None:
-        raise UserError(f"There is no simulation run {run_id}. 'planwise results' lists the runs.")
+        raise UserError(f"There is no simulation run {run_id} in this workspace.")
     return RunRecord(*row)
 
 
 def list_runs(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> list[RunRecord]:
     rows = connection.execute(
-        f"SELECT {_RUN_COLUMNS} FROM simulation_runs ORDER BY run_id DESC LIMIT ?",
-        [limit],
+        f"SELECT {_RUN_COLUMNS} FROM simulation_runs WHERE status = ? ORDER BY run_id DESC LIMIT ?",
+        [RunStatus.COMPLETED, limit],
     ).fetchall()
     return [RunRecord(*row) for row in rows]
 

@@ -22,10 +22,12 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """3 → 4 added `parameter_set_activations`, the writer columns of `optimization_runs` and
-the ensemble tables (additive: upgraded in place, see database.py)."""
-MIGRATABLE_VERSIONS = frozenset({3})
+the ensemble tables; 4 → 5 the run status `writing` with `pending_end_year` and the
+`completed_runs` view the contract views read through (both additive: upgraded in place,
+see database.py)."""
+MIGRATABLE_VERSIONS = frozenset({3, 4})
 """Older versions whose upgrade only adds tables, views or columns: `SCHEMA_STATEMENTS` run
 again (every statement is idempotent) plus `BACKFILL_STATEMENTS` bring them up to date."""
 
@@ -185,14 +187,23 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         hire_date DATE NOT NULL,
         gender VARCHAR
     )""",
+    # A run's part is visible once the run is completed, up to its end year: a large run
+    # is committed in parts (runs.COMMIT_ROWS) and a continuation adds years before it
+    # moves the end year, so readers never see half a run.
+    """CREATE OR REPLACE VIEW completed_runs AS
+    SELECT run_id, census_id, start_year, end_year
+    FROM simulation_runs WHERE status = 'completed'""",
     """CREATE OR REPLACE VIEW simulation_employees AS
     SELECT run.run_id, census.workforce_key AS employee_key, census.employee_id,
            census.birth_date, census.hire_date, census.gender
-    FROM simulation_runs AS run
+    FROM completed_runs AS run
     JOIN census ON census.census_id = run.census_id AND census.workforce_key IS NOT NULL
     UNION ALL
-    SELECT run_id, employee_key, employee_id, birth_date, hire_date, gender
-    FROM simulation_hires""",
+    SELECT hire.run_id, hire.employee_key, hire.employee_id, hire.birth_date, hire.hire_date,
+           hire.gender
+    FROM simulation_hires AS hire
+    JOIN completed_runs AS run USING (run_id)
+    WHERE year(hire.hire_date) <= run.end_year""",
     """CREATE OR REPLACE VIEW fct_yearly_events AS
     SELECT
         event.event_id,
@@ -212,7 +223,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         event.hazard_weight,
         event.employee_key
     FROM simulation_events AS event
-    JOIN simulation_employees AS employee USING (run_id, employee_key)""",
+    JOIN simulation_employees AS employee USING (run_id, employee_key)
+    JOIN completed_runs AS run USING (run_id)
+    WHERE event.simulation_year <= run.end_year""",
     f"""CREATE OR REPLACE VIEW fct_workforce_snapshot AS
     SELECT
         snapshot.run_id,
@@ -232,7 +245,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         employee.gender,
         snapshot.employee_key
     FROM simulation_snapshots AS snapshot
-    JOIN simulation_employees AS employee USING (run_id, employee_key)""",
+    JOIN simulation_employees AS employee USING (run_id, employee_key)
+    JOIN completed_runs AS run USING (run_id)
+    WHERE snapshot.simulation_year <= run.end_year""",
     """CREATE TABLE IF NOT EXISTS simulation_metrics (
         run_id INTEGER NOT NULL,
         simulation_year INTEGER,
@@ -294,6 +309,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     # Who is writing a running optimization, and when it last stored progress: a reader
     # tells a live optimization from one whose process is gone ("interrupted").
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_host VARCHAR",
+    "ALTER TABLE simulation_runs ADD COLUMN IF NOT EXISTS pending_end_year INTEGER",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_pid INTEGER",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_started_at DOUBLE",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMP",
