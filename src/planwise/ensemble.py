@@ -17,9 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from planwise.config import Settings
-from planwise.metrics import METRICS, MetricsBuilder, baseline_summary
+from planwise.metrics import METRICS, measured_simulation
 from planwise.parameters.levers import ResolvedLevers
-from planwise.simulation.engine import simulate_planned
 from planwise.simulation.state import Workforce
 
 __all__ = [
@@ -190,18 +189,8 @@ def simulate_member(
     so a worker sends back a few kilobytes whatever the workforce's size.
     """
     started = time.perf_counter()
-    builder = MetricsBuilder(baseline_summary(workforce, start_year))
-    simulate_planned(
-        workforce,
-        settings,
-        levers,
-        start_year=start_year,
-        years=years,
-        seed=seed,
-        on_year=builder.add,
-        keep_outcomes=False,
-        keep_plans=False,
+    _, metrics = measured_simulation(
+        workforce, settings, levers, start_year=start_year, years=years, seed=seed
     )
-    metrics = builder.finish()
     member = MemberMetrics(scenario_id, seed, metrics.per_year, metrics.horizon)
     return member, time.perf_counter() - started

@@ -15,12 +15,18 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from planwise.config import Settings
+from planwise.parameters.levers import ResolvedLevers
 from planwise.simulation.outputs import EventType, SimulationResult, StatusCode, YearOutcome
 from planwise.simulation.state import Workforce
+
+if TYPE_CHECKING:
+    from planwise.simulation.engine import PlannedRun
 
 __all__ = [
     "HORIZON_METRICS",
@@ -35,6 +41,8 @@ __all__ = [
     "format_metric",
     "format_money",
     "horizon_metrics",
+    "measured_replay",
+    "measured_simulation",
     "metric_label",
     "money_scale",
     "run_metrics",
@@ -421,3 +429,50 @@ class MetricsBuilder:
         return RunMetrics(
             self.baseline, self.per_year, horizon_metrics(self.per_year, self.baseline)
         )
+
+
+def measured_replay(
+    run: PlannedRun,
+    settings: Settings,
+    levers: ResolvedLevers,
+    only: Collection[str] | None = None,
+) -> RunMetrics:
+    """The metrics of a pay replay (see `simulation.engine.replay`), measured year by year:
+    no replayed year is held, whatever the workforce's size."""
+    from planwise.simulation.engine import replay  # the engine (and SciPy) only when replaying
+
+    builder = MetricsBuilder(
+        baseline_summary(run.result.starting_workforce, run.result.start_year), only=only
+    )
+    replay(run, settings, levers, on_year=builder.add, keep_outcomes=False)
+    return builder.finish()
+
+
+def measured_simulation(
+    workforce: Workforce,
+    settings: Settings,
+    levers: ResolvedLevers,
+    *,
+    start_year: int,
+    years: int,
+    seed: int,
+    keep_plans: bool = False,
+    only: Collection[str] | None = None,
+) -> tuple[PlannedRun, RunMetrics]:
+    """A simulation in memory measured year by year (no year held); its plans when asked,
+    for replays."""
+    from planwise.simulation.engine import simulate_planned  # the engine only when simulating
+
+    builder = MetricsBuilder(baseline_summary(workforce, start_year), only=only)
+    planned = simulate_planned(
+        workforce,
+        settings,
+        levers,
+        start_year=start_year,
+        years=years,
+        seed=seed,
+        on_year=builder.add,
+        keep_outcomes=False,
+        keep_plans=keep_plans,
+    )
+    return planned, builder.finish()

@@ -20,13 +20,20 @@ from planwise.application.progress import ProgressListener, YearSimulated, emit
 from planwise.config import Settings
 from planwise.metrics import MetricsBuilder, RunMetrics, baseline_summary, summarize
 from planwise.parameters.levers import ResolvedLevers
-from planwise.simulation.engine import PlannedRun, simulate_planned
+from planwise.simulation.engine import PlannedRun, replay, simulate_planned
 from planwise.simulation.outputs import SimulationResult, YearOutcome
 from planwise.simulation.state import Workforce
 from planwise.storage import runs
 from planwise.storage.database import atomic
 
-__all__ = ["NewRun", "RunPurpose", "StoredRun", "extend_run", "store_new_run"]
+__all__ = [
+    "NewRun",
+    "RunPurpose",
+    "StoredRun",
+    "extend_run",
+    "store_events_of",
+    "store_new_run",
+]
 
 
 class RunPurpose(StrEnum):
@@ -127,9 +134,11 @@ def store_new_run(
     on_progress: ProgressListener | None = None,
     *,
     keep_plans: bool = False,
+    store_events: bool = True,
 ) -> StoredRun:
     """Insert the run, simulate and store its years, then its metrics (baseline included);
-    the run is completed, and visible, only then.
+    the run is completed, and visible, only then. With `store_events=False` the run is kept
+    as metrics only (`store_events_of` can add its events later, exactly).
 
     The caller holds the transaction. A large run is committed in parts as it goes
     (`runs.COMMIT_ROWS`), invisible until completed; a failure anywhere removes every part
@@ -151,22 +160,81 @@ def store_new_run(
         default_parameter_set_id=run.default_parameter_set_id,
     )
     with runs.in_progress(run_id), _discarded_on_failure(connection, run_id, None):
-        planned, metrics, engine_seconds = _simulate_and_store(
-            connection,
-            run_id,
-            run.workforce,
-            run.settings,
-            run.levers,
-            run.start_year,
-            run.years,
-            run.seed,
-            MetricsBuilder(baseline_summary(run.workforce, run.start_year)),
-            on_progress,
-            keep_plans,
-        )
+        if store_events:
+            planned, metrics, engine_seconds = _simulate_and_store(
+                connection,
+                run_id,
+                run.workforce,
+                run.settings,
+                run.levers,
+                run.start_year,
+                run.years,
+                run.seed,
+                MetricsBuilder(baseline_summary(run.workforce, run.start_year)),
+                on_progress,
+                keep_plans,
+            )
+        else:
+            started = time.perf_counter()
+            announce = _announcing(on_progress, run.years)
+            builder = MetricsBuilder(baseline_summary(run.workforce, run.start_year))
+
+            def measure(outcome: YearOutcome) -> None:
+                builder.add(outcome)
+                announce(outcome)
+
+            planned = simulate_planned(
+                run.workforce,
+                run.settings,
+                run.levers,
+                start_year=run.start_year,
+                years=run.years,
+                seed=run.seed,
+                on_year=measure,
+                keep_outcomes=False,
+                keep_plans=keep_plans,
+            )
+            metrics = builder.finish()
+            engine_seconds = time.perf_counter() - started
         runs.write_metrics(connection, run_id, metrics, planned.result.years, with_baseline=True)
-        runs.complete_run(connection, run_id)
+        runs.complete_run(connection, run_id, events_stored=store_events)
     return StoredRun(run_id, planned, metrics, engine_seconds)
+
+
+def store_events_of(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    run: NewRun,
+    planned: PlannedRun | None = None,
+) -> None:
+    """Store the events and snapshots of a run kept as metrics only: by an exact pay replay
+    on `planned` (any run of the same plans, i.e. the same structural levers), else by
+    simulating it again — the same numbers either way (deterministic, tested bit for bit).
+    The run is hidden while they are stored and shown again with them; a failure leaves it
+    as it was. The caller holds the transaction."""
+    runs.begin_events(connection, run_id)
+    with (
+        runs.in_progress(run_id),
+        _discarded_on_failure(connection, run_id, None, events_only=True),
+        runs.writing_years(
+            connection, run_id, run.start_year, run.workforce, run.years
+        ) as store_year,
+    ):
+        if planned is not None and planned.can_replay(run.levers):
+            replay(planned, run.settings, run.levers, on_year=store_year, keep_outcomes=False)
+        else:
+            simulate_planned(
+                run.workforce,
+                run.settings,
+                run.levers,
+                start_year=run.start_year,
+                years=run.years,
+                seed=run.seed,
+                on_year=store_year,
+                keep_outcomes=False,
+                keep_plans=False,
+            )
+    runs.complete_run(connection, run_id, events_stored=True)
 
 
 def extend_run(
@@ -218,7 +286,11 @@ def extend_run(
 
 @contextmanager
 def _discarded_on_failure(
-    connection: duckdb.DuckDBPyConnection, run_id: int, after_year: int | None
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    after_year: int | None,
+    *,
+    events_only: bool = False,
 ) -> Iterator[None]:
     """On a failure, remove what the run stored — parts already committed included — in a
     transaction of its own, then leave a fresh transaction for the caller to roll back."""
@@ -227,6 +299,6 @@ def _discarded_on_failure(
     except BaseException:
         connection.execute("ROLLBACK")
         with atomic(connection):
-            runs.discard_run(connection, run_id, after_year)
+            runs.discard_run(connection, run_id, after_year, events_only=events_only)
         connection.execute("BEGIN TRANSACTION")
         raise

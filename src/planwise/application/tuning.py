@@ -55,7 +55,7 @@ from planwise.optimization.targets import Mode, Targets, load_targets
 from planwise.parameters.levers import DEFAULT_SCENARIO
 from planwise.simulation.engine import PlannedRun
 from planwise.simulation.state import Workforce
-from planwise.storage import census_store, optimization_store, parameter_store
+from planwise.storage import census_store, optimization_store, parameter_store, runs
 from planwise.storage.database import atomic
 from planwise.storage.optimization_store import OptimizationRecord
 
@@ -300,6 +300,9 @@ def resume_optimization(
             evaluator.full.append(
                 (evaluation, int(record.parameter_set_id or 0), int(record.run_id or 0))
             )
+        evaluator.metrics_only |= runs.metrics_only(
+            connection, [int(record.run_id or 0) for record in stored]
+        )
         last = stored[-1]
         current, planned = evaluator.simulate(
             np.array(last.point, dtype=np.float64),
@@ -321,6 +324,7 @@ def _finish(
     started: float,
 ) -> OptimizationResult:
     best, best_set, best_run = loop.best()
+    loop.keep_events_of(best_run, best_set, best.point, planned)  # the answer keeps its events
     start = loop.full[0][0]
     converged = best.converged
     jacobian = None

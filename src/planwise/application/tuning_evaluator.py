@@ -18,12 +18,12 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
-from planwise.application.pipeline import NewRun, RunPurpose, store_new_run
+from planwise.application.pipeline import NewRun, RunPurpose, store_events_of, store_new_run
 from planwise.application.progress import IterationFinished, ProgressListener, emit
 from planwise.application.robust_seeds import PendingSamples, SeedPlans
 from planwise.config import Settings
 from planwise.errors import UserError
-from planwise.metrics import RunMetrics, run_metrics
+from planwise.metrics import RunMetrics, measured_replay
 from planwise.optimization.report import (
     IterationKind,
     IterationRecord,
@@ -33,10 +33,10 @@ from planwise.optimization.report import (
 from planwise.optimization.robust import seed_sample
 from planwise.optimization.solver import Component, Evaluation, evaluate_samples, evaluate_targets
 from planwise.optimization.space import DecisionSpace
-from planwise.optimization.targets import Targets
+from planwise.optimization.targets import StoredEvents, Targets
 from planwise.parameters.levers import ResolvedLevers
 from planwise.parameters.sources import SetSource
-from planwise.simulation.engine import PlannedRun, replay
+from planwise.simulation.engine import PlannedRun
 from planwise.simulation.state import Workforce
 from planwise.storage import optimization_store, parameter_store
 from planwise.storage.database import atomic
@@ -65,6 +65,8 @@ class StoringEvaluator:
     on_progress: ProgressListener | None
     records: list[IterationRecord] = field(default_factory=list)
     full: list[tuple[Evaluation, int, int]] = field(default_factory=list)  # (eval, set, run)
+    metrics_only: set[int] = field(default_factory=set)
+    """Runs kept as metrics only (`store_events`): the answer's events are added at the end."""
     simulations: int = 0
     replays: int = 0
     pending_replays: list[IterationRecord] = field(default_factory=list)
@@ -136,26 +138,17 @@ class StoringEvaluator:
                         activate=False,
                         note=f"optimization {self.optimization_id} iteration {len(self.records)}",
                     )
+                store_events = (
+                    kind == IterationKind.START or self.targets.store_events == StoredEvents.ALL
+                )
                 stored = store_new_run(
                     connection,
-                    NewRun(
-                        scenario_id=self.scenario_id,
-                        parameter_set_id=set_id,
-                        census_id=self.census_id,
-                        workforce=self.workforce,
-                        settings=self.settings,
-                        levers=levers,
-                        start_year=self.settings.start_year,
-                        years=self.settings.years,
-                        seed=self.seed,
-                        purpose=RunPurpose.OPTIMIZATION,
-                        optimization_id=self.optimization_id,
-                        default_parameter_set_id=parameter_store.default_set_for(
-                            connection, self.scenario_id
-                        ),
-                    ),
+                    self.new_run(set_id, levers),
                     keep_plans=True,  # the search replays pay on this run's plans
+                    store_events=store_events,
                 )
+                if not store_events:
+                    self.metrics_only.add(stored.run_id)
                 evaluation = self._evaluate(stored.metrics, point, pending)
                 self.simulations += 1
                 record = self._make_record(kind, evaluation, set_id, stored.run_id)
@@ -176,6 +169,38 @@ class StoringEvaluator:
         self._record(record)
         return evaluation, stored.planned
 
+    def new_run(self, set_id: int, levers: ResolvedLevers) -> NewRun:
+        """What one of the loop's full simulations stores."""
+        return NewRun(
+            scenario_id=self.scenario_id,
+            parameter_set_id=set_id,
+            census_id=self.census_id,
+            workforce=self.workforce,
+            settings=self.settings,
+            levers=levers,
+            start_year=self.settings.start_year,
+            years=self.settings.years,
+            seed=self.seed,
+            purpose=RunPurpose.OPTIMIZATION,
+            optimization_id=self.optimization_id,
+            default_parameter_set_id=parameter_store.default_set_for(
+                self.connection, self.scenario_id
+            ),
+        )
+
+    def keep_events_of(
+        self, run_id: int, set_id: int, point: FloatArray, planned: PlannedRun
+    ) -> None:
+        """Add the events of a run kept as metrics only (the answer), by an exact replay on
+        the loop's plans (or a simulation when a structural lever moved)."""
+        if run_id not in self.metrics_only:
+            return
+        with atomic(self.connection) as connection:
+            store_events_of(
+                connection, run_id, self.new_run(set_id, self.space.resolved(point)), planned
+            )
+        self.metrics_only.discard(run_id)
+
     def measure(self, planned: PlannedRun, points: Sequence[FloatArray]) -> list[Evaluation]:
         """The targets at each of `points` by exact replays (of `planned`, and with robust
         targets of every extra seed's plans on the workers), recorded nowhere. The
@@ -185,7 +210,7 @@ class StoringEvaluator:
         only = {target.metric for target in self.targets.targets}
         evaluations = []
         for point, one, waiting in zip(points, levers, pending, strict=True):
-            metrics = run_metrics(replay(planned, self.settings, one), only=only)
+            metrics = measured_replay(planned, self.settings, one, only=only)
             if waiting is not None:
                 self.local_seed_replays += 1
             evaluations.append(self._evaluate(metrics, point, waiting))

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from planwise.application.workspace import Workspace
 from planwise.config import Settings
-from planwise.metrics import RunMetrics, run_metrics
+from planwise.metrics import RunMetrics, measured_replay, measured_simulation
 from planwise.parameters.levers import DEFAULT_SCENARIO, ResolvedLevers
-from planwise.simulation.engine import PlannedRun, replay, simulate_planned
+from planwise.simulation.engine import PlannedRun
 from planwise.simulation.state import Workforce
 from planwise.storage import parameter_store
 from planwise.storage.parameter_store import ParameterSetRecord
@@ -126,15 +126,16 @@ def project(
     settings: Settings, workforce: Workforce, levers: ResolvedLevers, seed: int | None = None
 ) -> Projection:
     """Simulate the settings' years in memory (nothing is stored)."""
-    planned = simulate_planned(
+    planned, metrics = measured_simulation(
         workforce,
         settings,
         levers,
         start_year=settings.start_year,
         years=settings.years,
         seed=settings.seed if seed is None else seed,
+        keep_plans=True,
     )
-    return Projection(planned, run_metrics(planned.result))
+    return Projection(planned, metrics)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,6 @@ def project_change(
     at a fraction of the cost; a structural lever needs the full simulation.
     """
     if reference.planned.can_replay(levers):
-        result = replay(reference.planned, settings, levers)
-        return ProjectedChange(run_metrics(result), replayed=True)
+        return ProjectedChange(measured_replay(reference.planned, settings, levers), replayed=True)
     seed = reference.planned.result.seed
     return ProjectedChange(project(settings, workforce, levers, seed).metrics, replayed=False)

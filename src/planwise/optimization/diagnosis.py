@@ -8,14 +8,13 @@ import numpy as np
 import numpy.typing as npt
 
 from planwise.config import Settings
-from planwise.metrics import run_metrics
+from planwise.metrics import measured_simulation
 from planwise.optimization.report import RobustnessRow, StopReason
 from planwise.optimization.robust import statistic_phrase
 from planwise.optimization.solver import Evaluation, SearchOutcome, evaluate_targets
 from planwise.optimization.space import DecisionSpace
 from planwise.optimization.targets import Bound, Target, Targets
 from planwise.parameters.levers import ResolvedLevers
-from planwise.simulation.engine import simulate
 from planwise.simulation.state import Workforce
 
 __all__ = ["diagnose", "jacobian_at", "robustness_rows", "sensitivities"]
@@ -157,7 +156,7 @@ def robustness_rows(
         return None, None
     evaluations = []
     for offset in range(1, count + 1):
-        result = simulate(
+        _, metrics = measured_simulation(
             workforce,
             settings,
             levers,
@@ -165,7 +164,7 @@ def robustness_rows(
             years=settings.years,
             seed=seed + offset,
         )
-        evaluations.append(evaluate_targets(run_metrics(result), targets.targets, np.zeros(0)))
+        evaluations.append(evaluate_targets(metrics, targets.targets, np.zeros(0)))
     rows: list[RobustnessRow] = []
     wide: list[str] = []
     for target in targets.targets:

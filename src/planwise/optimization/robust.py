@@ -26,11 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from planwise.config import Settings
-from planwise.metrics import RunMetrics, run_metrics
+from planwise.metrics import RunMetrics, measured_replay
 from planwise.optimization.targets import Bound, Statistic, Target
 from planwise.parameters.levers import ResolvedLevers
-from planwise.simulation.engine import PlannedRun, replay, simulate_planned
-from planwise.simulation.outputs import SimulationResult
+from planwise.simulation.engine import PlannedRun, simulate_planned
 from planwise.simulation.state import Workforce
 
 __all__ = [
@@ -138,14 +137,15 @@ def seed_plan(
 ) -> PlannedRun:
     """One extra seed's plans, made where they will stay (a Dask worker): a full simulation
     in memory whose events are dropped, since a replay needs only the plans."""
-    planned = simulate_planned(
-        workforce, settings, levers, start_year=start_year, years=years, seed=seed
+    return simulate_planned(
+        workforce,
+        settings,
+        levers,
+        start_year=start_year,
+        years=years,
+        seed=seed,
+        keep_outcomes=False,
     )
-    result = planned.result
-    kept = SimulationResult(
-        result.seed, result.start_year, result.starting_workforce, (), result.final_workforce
-    )
-    return PlannedRun(kept, planned.plans, planned.levers)
 
 
 def replay_sample(
@@ -153,6 +153,5 @@ def replay_sample(
 ) -> Sample:
     """Pay `planned`'s plans again with `levers` (exact: the structural levers are those of
     the plans) and return only the targets' sample."""
-    result = replay(planned, settings, levers)
-    metrics = run_metrics(result, only={target.metric for target in targets})
+    metrics = measured_replay(planned, settings, levers, only={t.metric for t in targets})
     return seed_sample(metrics, targets)

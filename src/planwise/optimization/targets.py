@@ -62,10 +62,20 @@ __all__ = [
     "Mode",
     "Priority",
     "Statistic",
+    "StoredEvents",
     "Target",
     "Targets",
     "load_targets",
 ]
+
+
+class StoredEvents(StrEnum):
+    """Which of a loop's full simulations keep their event log and snapshots (each keeps
+    its metrics and parameter set): the start and the answer (default — at a million
+    employees a stored simulation is about 570 MB), or all of them."""
+
+    START_AND_ANSWER = "start_and_answer"
+    ALL = "all"
 
 
 class Mode(StrEnum):
@@ -162,6 +172,7 @@ class _OptimizationSpec(BaseModel):
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
     robustness_seeds: int = Field(default=0, ge=0, le=100)
     robust_seeds: int | None = Field(default=None, ge=MIN_ROBUST_SEEDS, le=MAX_ROBUST_SEEDS)
+    store_events: StoredEvents = StoredEvents.START_AND_ANSWER
     seed: int | None = Field(default=None, ge=0)
     adjustment_factor: float | None = None
     parallel_scenarios: int | None = None
@@ -246,6 +257,8 @@ class Targets:
     source: Mapping[str, Any] = field(default_factory=dict)
     robust_seeds: int = 0
     """K: the seeds a target's statistic is taken over (0 when no target names one)."""
+    store_events: StoredEvents = StoredEvents.START_AND_ANSWER
+    """Which full simulations keep their events; every one keeps its metrics."""
 
     @property
     def robust(self) -> bool:
@@ -492,4 +505,5 @@ def load_targets(
         ignored=tuple(ignored),
         source=raw,
         robust_seeds=optimization.robust_seeds or 0,
+        store_events=optimization.store_events,
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ __all__ = [
     "RunStatus",
     "YearWriter",
     "append_years",
+    "begin_events",
     "begin_extension",
     "complete_run",
     "discard_abandoned",
@@ -51,6 +52,7 @@ __all__ = [
     "load_run",
     "load_run_metrics",
     "load_year_end_workforce",
+    "metrics_only",
     "write_metrics",
     "writing_years",
 ]
@@ -103,6 +105,8 @@ class RunRecord:
     optimization_id: int | None
     default_parameter_set_id: int | None
     settings_json: str
+    events_stored: bool = True
+    """False for a run kept as metrics only (a tuning loop's intermediate simulations)."""
 
     @property
     def settings(self) -> Settings:
@@ -453,11 +457,33 @@ def write_metrics(
     insert_frame(connection, "simulation_metrics", metric_table)
 
 
-def complete_run(connection: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    """A new run's last year and metrics are stored: readers see it from now on."""
+def complete_run(
+    connection: duckdb.DuckDBPyConnection, run_id: int, *, events_stored: bool = True
+) -> None:
+    """A new run's last year and metrics are stored (its events too, unless kept as
+    metrics only): readers see it from now on."""
     connection.execute(
-        "UPDATE simulation_runs SET status = ?, finished_at = ? WHERE run_id = ?",
-        [RunStatus.COMPLETED, _now(), run_id],
+        "UPDATE simulation_runs SET status = ?, finished_at = ?, events_stored = ? "
+        "WHERE run_id = ?",
+        [RunStatus.COMPLETED, _now(), events_stored, run_id],
+    )
+
+
+def metrics_only(connection: duckdb.DuckDBPyConnection, run_ids: Sequence[int]) -> set[int]:
+    """Which of the runs are kept as metrics only (no events stored)."""
+    rows = connection.execute(
+        "SELECT run_id FROM simulation_runs WHERE list_contains(?, run_id) "
+        "AND NOT coalesce(events_stored, true)",
+        [list(run_ids)],
+    ).fetchall()
+    return {int(run_id) for (run_id,) in rows}
+
+
+def begin_events(connection: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """A completed run kept as metrics only gets its events now: hidden while they are
+    stored (large runs commit in parts), shown again by `complete_run`."""
+    connection.execute(
+        "UPDATE simulation_runs SET status = ? WHERE run_id = ?", [RunStatus.WRITING, run_id]
     )
 
 
@@ -492,10 +518,20 @@ def in_progress(run_id: int) -> Iterator[None]:
 
 
 def discard_run(
-    connection: duckdb.DuckDBPyConnection, run_id: int, after_year: int | None = None
+    connection: duckdb.DuckDBPyConnection,
+    run_id: int,
+    after_year: int | None = None,
+    *,
+    events_only: bool = False,
 ) -> None:
-    """Remove what a run that did not complete left: all of a new run, or a
-    continuation's years after `after_year` (the run's last completed year)."""
+    """Remove what a run that did not complete left: all of a new run, a continuation's
+    years after `after_year` (the run's last completed year), or (`events_only`) the
+    events being added to a run kept as metrics only, which then shows again."""
+    if events_only:
+        for table in _RUN_TABLES:
+            connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        complete_run(connection, run_id, events_stored=False)
+        return
     if after_year is None:
         for table in (*_RUN_TABLES, "simulation_metrics"):
             connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -525,18 +561,26 @@ def discard_abandoned(connection: duckdb.DuckDBPyConnection) -> list[int]:
     with _WRITING_LOCK:
         active = sorted(_WRITING)
     rows = connection.execute(
-        "SELECT run_id, CASE WHEN status = ? THEN NULL ELSE end_year END FROM simulation_runs "
+        "SELECT run_id, CASE WHEN status = ? THEN NULL ELSE end_year END, "
+        "status = ? AND finished_at IS NOT NULL FROM simulation_runs "
         "WHERE (status = ? OR pending_end_year IS NOT NULL) AND NOT list_contains(?, run_id)",
-        [RunStatus.WRITING, RunStatus.WRITING, active],
+        [RunStatus.WRITING, RunStatus.WRITING, RunStatus.WRITING, active],
     ).fetchall()
-    for run_id, after_year in rows:
-        discard_run(connection, int(run_id), None if after_year is None else int(after_year))
-    return [int(run_id) for run_id, _ in rows]
+    for run_id, after_year, was_completed in rows:
+        # A run completed before (finished_at set) was getting its events: keep the run.
+        discard_run(
+            connection,
+            int(run_id),
+            None if after_year is None else int(after_year),
+            events_only=bool(was_completed),
+        )
+    return [int(run_id) for run_id, _, _ in rows]
 
 
 _RUN_COLUMNS = (
     "run_id, scenario_id, parameter_set_id, census_id, seed, start_year, end_year, status, "
-    "started_at, finished_at, purpose, optimization_id, default_parameter_set_id, settings_json"
+    "started_at, finished_at, purpose, optimization_id, default_parameter_set_id, settings_json, "
+    "coalesce(events_stored, true)"
 )
 
 

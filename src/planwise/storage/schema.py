@@ -310,6 +310,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     # tells a live optimization from one whose process is gone ("interrupted").
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_host VARCHAR",
     "ALTER TABLE simulation_runs ADD COLUMN IF NOT EXISTS pending_end_year INTEGER",
+    # False for a run kept as metrics only (a tuning loop's intermediate simulations).
+    "ALTER TABLE simulation_runs ADD COLUMN IF NOT EXISTS events_stored BOOLEAN",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_pid INTEGER",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS writer_started_at DOUBLE",
     "ALTER TABLE optimization_runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMP",
