@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planwise.errors import Problem, ValidationFailed
+from planwise.errors import Problem, UserError, ValidationFailed
 
 __all__ = [
+    "MAX_SEED",
     "YAML_LOADER",
     "AgeShare",
     "ComputeSettings",
@@ -26,12 +28,38 @@ __all__ = [
     "JobLevel",
     "PerformanceRating",
     "Settings",
+    "check_seed",
     "load_settings",
+    "read_yaml",
     "save_settings",
 ]
 
 SHARE_TOLERANCE = 1e-9
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+MAX_SEED = 2**63 - 1
+"""Seeds are whole numbers from 0 to 2**63 − 1: the store keeps them in BIGINT columns. One
+range everywhere a seed enters (settings, simulate, census generate, ensembles, targets)."""
+
+MAX_YAML_BYTES = 1_000_000
+"""A settings or targets file is a page of text; a bigger one is not one of ours."""
+
+_MEMORY_LIMIT = re.compile(
+    r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$",
+    re.IGNORECASE,
+)
+_MEMORY_UNITS = {
+    "kb": 1e3,
+    "mb": 1e6,
+    "gb": 1e9,
+    "tb": 1e12,
+    "kib": 2.0**10,
+    "mib": 2.0**20,
+    "gib": 2.0**30,
+    "tib": 2.0**40,
+}
+MIN_MEMORY_BYTES = 100e6
+"""Below ~100 MB DuckDB runs out of memory on the smallest workspace."""
 
 Rate = Annotated[float, Field(ge=-0.5, le=1.0)]
 Multiplier = Annotated[float, Field(ge=0.0)]
@@ -106,8 +134,32 @@ class EffectiveDates(_Model):
 
 
 class DatabaseSettings(_Model):
-    memory_limit: str = "8GB"
+    memory_limit: str = Field(
+        default="8GB",
+        description="DuckDB's memory limit: a number with a unit (8GB, 512MiB) or a share "
+        "of the machine's memory (70%)",
+    )
     threads: int = Field(default=2, ge=1, le=256)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, value: str) -> str:
+        """Checked here, not by DuckDB when a connection opens: a value DuckDB cannot parse
+        would otherwise stop every command with DuckDB's own error."""
+        found = _MEMORY_LIMIT.match(value)
+        if found is None:
+            raise ValueError(
+                f"'{_shortened(value)}' is not a memory size: give a number with a unit, "
+                "e.g. 8GB, 512MiB (KB, MB, GB, TB or KiB, MiB, GiB, TiB), or a share of the "
+                "machine's memory such as 70%"
+            )
+        number, unit = float(found["number"]), found["unit"].lower()
+        if unit == "%":
+            if not 1 <= number <= 100:
+                raise ValueError(f"a share of the machine's memory is 1% to 100%, got {value}")
+        elif number * _MEMORY_UNITS[unit] < MIN_MEMORY_BYTES:
+            raise ValueError(f"{value.strip()} is too little: DuckDB needs at least 100MB")
+        return value.strip()
 
 
 class ComputeSettings(_Model):
@@ -142,7 +194,7 @@ class Settings(_Model):
 
     start_year: int = Field(default=2025, ge=1900, le=2200)
     years: int = Field(default=5, ge=1, le=50)
-    seed: int = Field(default=42, ge=0, lt=2**63)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
     as_of_date: dt.date | None = Field(
         default=None, description="census as-of date; default Dec 31 of the year before start"
     )
@@ -273,12 +325,74 @@ def _check_shares(shares: list[float], name: str = "shares") -> None:
         raise ValueError(f"{name} must sum to 1, got {sum(shares):.12g}")
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate `planwise.yaml`; a bad key is reported by name."""
+def check_seed(seed: int, name: str = "--seed") -> None:
+    """Raise a `UserError` unless 0 ≤ seed ≤ `MAX_SEED` (the store's BIGINT); `name` is
+    how the user gave it (`--seed`, `seed in planwise.yaml`)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(
+            f"{name} must be a whole number from 0 to {MAX_SEED} (2**63 − 1, the largest "
+            f"seed the store keeps), got {_shortened(seed)}."
+        )
+
+
+def read_yaml(path: Path, what: str = "file") -> Any:
+    """A small YAML file of ours (settings, targets), read as a user may have left it.
+
+    Every way the file can be wrong is a `UserError` naming it: missing, a folder,
+    unreadable, larger than `MAX_YAML_BYTES`, not UTF-8 (the byte and line), not YAML,
+    nested too deeply, or using aliases (`*name`): a file of settings needs none, and
+    aliases are how a few lines of YAML expand to billions of values.
+    """
     try:
-        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
+        if path.is_dir():
+            raise UserError(f"The {what} {path} is a folder; name a YAML file.")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+    except FileNotFoundError:
+        raise UserError(f"The {what} {path} does not exist.") from None
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise UserError(f"The {what} {path} cannot be read: {reason}.") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise UserError(
+            f"The {what} {path} is larger than {MAX_YAML_BYTES:,} bytes; a YAML file of "
+            "settings is a few kilobytes. Check that it is the right file."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UserError(
+            f"The {what} {path} is not UTF-8 text: byte 0x{data[error.start]:02x} on line "
+            f"{line} is not valid UTF-8. Save the file as UTF-8 (in most editors: Save As, "
+            "encoding UTF-8) and run the command again."
+        ) from None
+    try:
+        for event in yaml.parse(text, Loader=YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                raise ValidationFailed(
+                    str(path),
+                    [
+                        Problem(
+                            "yaml",
+                            f"uses an alias (*{event.anchor}); write each value out "
+                            "instead (aliases are refused: they can expand a few lines "
+                            "into billions of values)",
+                        )
+                    ],
+                )
+        return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as error:
         raise ValidationFailed(str(path), [Problem("yaml", f"not valid YAML: {error}")]) from None
+    except RecursionError:
+        raise ValidationFailed(
+            str(path), [Problem("yaml", "nested too deeply to be a file of settings")]
+        ) from None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate `planwise.yaml`; a bad key is reported by name."""
+    raw: Any = read_yaml(path, "settings file") or {}
     if not isinstance(raw, dict):
         raise ValidationFailed(str(path), [Problem("yaml", "must be a mapping of settings")])
     return settings_from_mapping(raw, str(path))
@@ -293,11 +407,34 @@ def settings_from_mapping(raw: dict[str, Any], source: str = "settings") -> Sett
                 rule="setting",
                 column=".".join(str(part) for part in issue["loc"]) or None,
                 message=issue["msg"],
-                value=issue.get("input") if not isinstance(issue.get("input"), dict) else None,
+                value=_shown_input(issue.get("input")),
             )
             for issue in error.errors()
         ]
         raise ValidationFailed(source, problems) from None
+
+
+def _shown_input(value: object) -> object:
+    """A rejected value as a message shows it: scalars whole, long text shortened,
+    mappings and lists left out (the key names where they are)."""
+    if isinstance(value, dict | list | tuple):
+        return None
+    if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
+        return _shortened(value)
+    return value
+
+
+_SHOWN_CHARACTERS = 80
+
+
+def _shortened(value: object) -> str:
+    """A value for a message: at most `_SHOWN_CHARACTERS` characters of it."""
+    if isinstance(value, int) and abs(value) >= 10**_SHOWN_CHARACTERS:
+        return f"a number of {len(str(abs(value)))} digits"
+    text = str(value)
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    return f"{text[: _SHOWN_CHARACTERS - 1]}…({len(text):,} characters)"
 
 
 def save_settings(settings: Settings, path: Path) -> None:

@@ -94,7 +94,8 @@ def test_the_reference_file_imports_without_edits(workspace: Workspace) -> None:
         ("import", 1, True),
     ]
     assert records[1].created_by == "analyst"
-    assert records[1].note == "imported from comp_levers_reference.csv"
+    # The history says how the set came from its parent (issue 15: merge, not a reset).
+    assert records[1].note == "imported from comp_levers_reference.csv, merged into set 1"
     # The default scenario's import rewrites the workspace's comp_levers.csv.
     assert update.exported_to == workspace.levers_path
     exported = read_rows(workspace.levers_path)

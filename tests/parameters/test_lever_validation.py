@@ -238,19 +238,81 @@ def test_promotion_probability_has_no_warning_range() -> None:
     assert result.is_valid and result.warnings == ()
 
 
-def test_every_offending_row_is_named_even_past_twenty(tmp_path: Path) -> None:
+def test_a_report_of_50_bad_rows_shows_20_examples_and_counts_every_rule(
+    tmp_path: Path,
+) -> None:
+    # Issue 15: a report is bounded like the census's, and each rule shows early.
     rows = reference_rows()
-    for row in rows[:30]:
+    for row in rows[:40]:  # spreadsheet rows 2–41
         row["parameter_value"] = "lots"
+    for row in rows[40:50]:  # rows 42–51
+        row["event_type"] = "BONUS"
     result = validate_lever_rows(
         *read_levers_csv(write_rows(tmp_path / "bad.csv", rows)), source="bad.csv", domain=DOMAIN
     )
+    assert len(result.errors) == 50  # every error is kept for callers; the report is cut
+    assert result.error_counts == {"non-numeric value": 40, "unknown event type": 10}
     with pytest.raises(ValidationFailed) as failure:
         result.require_valid()
     report = str(failure.value)
-    assert "30 problem(s); nothing was stored" in report
-    for row_number in range(2, 32):
-        assert f"row {row_number}," in report
+    lines = report.splitlines()
+    assert lines[0] == "bad.csv was rejected: 50 problem(s); nothing was stored."
+    assert "  non-numeric value: 40" in lines and "  unknown event type: 10" in lines
+    examples = [line for line in lines if line.startswith("  - row ")]
+    assert len(examples) == 20
+    # Interleaved by rule: rows 2, 42, 3, 43, … 11, 51.
+    shown = [int(line.split()[2].rstrip(",")) for line in examples]
+    assert shown == [row for pair in zip(range(2, 12), range(42, 52), strict=True) for row in pair]
+    assert lines[-1] == "  … and 30 more (counted above)"
+    assert "row 12," not in report and "row 41," not in report
+
+
+def test_a_long_value_is_shortened_in_the_report_and_the_json(tmp_path: Path) -> None:
+    rows = reference_rows()
+    rows[0]["parameter_value"] = "9" * 100_000  # under the CSV reader's field limit
+    rows[1]["scenario_id"] = "s" * 50_000
+    result = validate_lever_rows(
+        *read_levers_csv(write_rows(tmp_path / "bad.csv", rows)), source="bad.csv", domain=DOMAIN
+    )
+    assert result.error_counts == {"non-numeric value": 1, "several scenarios": 1}  # 9…9 = inf
+    with pytest.raises(ValidationFailed) as failure:
+        result.require_valid()
+    report = str(failure.value)
+    assert len(report) < 2_000
+    assert "'" + "9" * 64 + "'…(100,000 characters)" in report
+    assert "s" * 64 + "…(50,000 characters)" in report
+    as_json = [validation.problem_as_dict(problem) for problem in result.error_examples()]
+    assert all(len(str(entry)) < 1_000 for entry in as_json)
+    assert as_json[0]["value"] == "9" * 64 + "…(100,000 characters)"
+
+
+@pytest.mark.parametrize("typed", ["-0.0", "-0", "-0e0", "-.0"])
+def test_a_negative_zero_warns_naming_the_row_and_is_stored_as_zero(typed: str) -> None:
+    # Issue 15: "-0" is a sign typed by mistake; the value is 0, said once per row.
+    result = check(with_field(PROMOTION_PROBABILITY_2025_L1, "parameter_value", typed))
+    assert result.is_valid
+    assert [(p.rule, p.row, p.column, p.value) for p in result.warnings] == [
+        ("negative zero", PROMOTION_PROBABILITY_2025_L1 + 2, "parameter_value", typed)
+    ]
+    assert "stored as 0" in result.warnings[0].message
+    assert result.lever_set is not None
+    stored = result.lever_set.get(("promotion_probability", 2025, 1))
+    assert stored is not None and str(stored.value) == "0.0"  # not "-0.0"
+
+
+def test_a_positive_zero_does_not_warn() -> None:
+    result = check(with_field(PROMOTION_PROBABILITY_2025_L1, "parameter_value", "0.0"))
+    assert result.is_valid and result.warnings == ()
+
+
+def test_the_levers_a_file_names_are_described_in_their_labels() -> None:
+    keys = [("promotion_raise", 2027, 4), ("promotion_raise", 2025, 2)] + [
+        ("merit_base", year, level) for year in (2025, 2026) for level in (1, 2, 3, 5)
+    ]
+    assert validation.describe_lever_keys(keys) == (
+        "Merit at levels 1–3, 5 in 2025–2026; "
+        "Promotion raise at level 2 in 2025, at level 4 in 2027"
+    )
 
 
 def test_row_numbers_count_the_header_and_blank_lines(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -416,3 +417,53 @@ def test_parts_of_a_killed_run_are_never_read_and_the_next_run_removes_them(
             "SELECT count(*) FROM simulation_events WHERE run_id = ?", [run.run_id]
         ).fetchall()
     assert after["simulation_events"] == before["simulation_events"] + own
+
+
+@pytest.mark.parametrize(
+    ("memory_limit", "accepted"),
+    [
+        ("8GB", True),
+        ("512 MiB", True),
+        ("70%", True),
+        ("1.5gb", True),
+        ("lots", False),
+        ("8", False),  # DuckDB: "Unknown unit for memory"
+        ("8 gigabytes", False),
+        ("0GB", False),  # DuckDB accepts it, then runs out of memory at once
+        ("150%", False),
+        ("1PB", False),
+    ],
+)
+def test_the_memory_limit_is_checked_in_the_settings_not_by_duckdb_at_connect(
+    memory_limit: str, accepted: bool
+) -> None:
+    """Seen: a memory_limit DuckDB cannot parse stopped every command with a traceback."""
+    if not accepted:
+        with pytest.raises(ValueError, match="memory_limit"):
+            DatabaseSettings(memory_limit=memory_limit)
+        return
+    settings = DatabaseSettings(memory_limit=memory_limit)
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{settings.memory_limit}'")  # DuckDB agrees
+
+
+def test_a_missing_or_foreign_database_file_is_a_user_error_and_is_never_created(
+    workspace: Workspace,
+) -> None:
+    database = workspace.database()
+    workspace.database_path.unlink()
+    for read_only in (True, False):
+        with (
+            pytest.raises(UserError, match=r"has no database \(planwise.duckdb\)"),
+            database.connect(read_only=read_only),
+        ):
+            pass
+    assert not workspace.database_path.exists()
+    workspace.database_path.write_text("employee_id\nE1\n", encoding="utf-8")
+    for read_only in (True, False):
+        with (
+            pytest.raises(UserError, match="is not a PlanWise store"),
+            database.connect(read_only=read_only),
+        ):
+            pass
+    assert workspace.database_path.read_text(encoding="utf-8") == "employee_id\nE1\n"

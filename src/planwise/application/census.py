@@ -9,11 +9,13 @@ from planwise.application.workspace import Workspace
 from planwise.census import Census
 from planwise.census import generate_census as generate
 from planwise.census.load import DroppedDuplicate, LoadedCensus, read_census
-from planwise.errors import UserError
+from planwise.config import check_seed
+from planwise.errors import Problem, UserError
 from planwise.simulation.state import Workforce
 from planwise.storage import census_store
 
 __all__ = [
+    "MAX_GENERATED_EMPLOYEES",
     "ActiveCensus",
     "CensusChecked",
     "CensusStored",
@@ -24,6 +26,11 @@ __all__ = [
     "import_census",
     "validate_census_file",
 ]
+
+
+MAX_GENERATED_EMPLOYEES = 10_000_000
+"""The largest demo census: ten times the largest workforce PlanWise is measured at (1M);
+a larger one would not fit in a workstation's memory."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,16 @@ class CensusChecked:
 
     census: Census
     dropped_duplicates: tuple[DroppedDuplicate, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """Rows accepted with a warning (a salary an order of magnitude outside the bands):
+        up to 20 examples per rule; `warning_counts` counts them all."""
+        return self.census.warnings if isinstance(self.census, LoadedCensus) else ()
+
+    @property
+    def warning_counts(self) -> dict[str, int]:
+        return dict(self.census.warning_counts) if isinstance(self.census, LoadedCensus) else {}
 
     @property
     def census_id(self) -> str:
@@ -88,6 +105,12 @@ def generate_census(workspace: Workspace, request: GenerateCensusRequest) -> Cen
     """A realistic, reproducible census of `employees` people, stored as the active one."""
     if request.employees < 1:
         raise UserError(f"--employees must be at least 1, got {request.employees}.")
+    if request.employees > MAX_GENERATED_EMPLOYEES:
+        raise UserError(
+            f"--employees must be at most {MAX_GENERATED_EMPLOYEES:,}, got "
+            f"{request.employees:,}: a larger census would not fit in memory."
+        )
+    check_seed(request.seed)
     settings = workspace.settings()
     census = generate(request.employees, request.seed, settings)
     with workspace.database(settings).transaction() as connection:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as replaced
 from pathlib import Path
+from typing import Literal
 
-from planwise.application.workspace import Workspace
+from planwise.application.workspace import Workspace, safe_output
 from planwise.application.workspaces import current_user
 from planwise.config import Settings
 from planwise.errors import DatabaseLockedError, Problem, UserError
@@ -34,6 +36,7 @@ from planwise.parameters.validation import (
     LeverDomain,
     LeverFileCheck,
     RangeWarning,
+    describe_lever_keys,
     group_range_warnings,
     problem_as_dict,
     validate_lever_rows,
@@ -51,6 +54,7 @@ __all__ = [
     "LeverUpdate",
     "LeverView",
     "LeversExported",
+    "LeversImported",
     "apply_parameter_set",
     "edit_levers",
     "export_levers",
@@ -155,12 +159,17 @@ def lever_view(
 
 
 def validate_levers_file(
-    workspace: Workspace, path: Path | None = None, *, scenario_id: str | None = None
+    workspace: Workspace,
+    path: Path | None = None,
+    *,
+    scenario_id: str | None = None,
+    replace: bool = False,
 ) -> LeverFileCheck:
     """Check a levers file (default: the workspace's comp_levers.csv) without storing it.
 
-    Besides the file's own errors and warnings, it warns where the file would change a
-    value that is locked in the scenario's active set.
+    Besides the file's own errors and warnings, it warns where the import would change a
+    value that is locked in the scenario's active set: merged into it, or (`replace`)
+    replacing it, as `import_levers` would.
     """
     settings = workspace.settings()
     check = _check_file(settings, path or workspace.levers_path, scenario_id)
@@ -171,7 +180,10 @@ def validate_levers_file(
             _, current = parameter_store.active_lever_set(connection, check.lever_set.scenario_id)
     except DatabaseLockedError:
         return check  # the file's own checks stand; locks are checked again on import
-    return _with_lock_warnings(check, current)
+    return _with_lock_warnings(_as_imported(check, current, replace=replace), current)
+
+
+ImportMode = Literal["merge", "replace"]
 
 
 @dataclass(frozen=True)
@@ -181,23 +193,86 @@ class ImportLeversRequest:
     """Store the rows under this scenario (default: the file's scenario_id)."""
     note: str | None = None
     created_by: str | None = None
+    replace: bool = False
+    """Make the file's rows the whole new set. By default they are merged into the active
+    set: the levers, years and levels the file does not name keep their values."""
 
 
-def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeverUpdate:
+@dataclass(frozen=True)
+class LeversImported(LeverUpdate):
+    """What an import did, and how: `merge` (the file's rows over the active set's) or
+    `replace` (the file's rows are the whole new set)."""
+
+    mode: ImportMode = "merge"
+    path: Path | None = None
+    file_rows: int = 0
+    file_levers: str = ""
+    """The levers, levels and years the file names, in the levers' labels."""
+
+    @property
+    def summary(self) -> str:
+        """One sentence on what the import did to the scenario's set."""
+        rows = f"{self.file_rows} row(s) of {self.path}"
+        if self.previous_id is None:
+            fallback = (
+                "the built-in defaults"
+                if self.scenario_id == DEFAULT_SCENARIO
+                else "the default scenario's values"
+            )
+            return (
+                f"Stored the {rows} as the first set of scenario {self.scenario_id} "
+                f"({self.file_levers}); the levers it does not name take {fallback}."
+            )
+        if self.mode == "replace":
+            fallback = (
+                "take the built-in defaults"
+                if self.scenario_id == DEFAULT_SCENARIO
+                else "take the default scenario's values (or the built-in defaults)"
+            )
+            return (
+                f"Replaced the whole set {self.previous_id} of scenario {self.scenario_id} "
+                f"with the {rows} ({self.file_levers}); the levers, years and levels the "
+                f"file does not name no longer have rows here and {fallback}."
+            )
+        return (
+            f"Merged {rows} into set {self.previous_id} of scenario {self.scenario_id}: "
+            f"{self.file_levers}; the other levers keep their values."
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **super().as_dict(),
+            "mode": self.mode,
+            "path": None if self.path is None else str(self.path),
+            "file_rows": self.file_rows,
+            "summary": self.summary,
+        }
+
+
+def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeversImported:
     """Store a levers file as a new active parameter set of its scenario.
 
     The scenario is the file's `scenario_id` unless the request overrides it; an unknown
-    scenario is created. A file with any error raises `ValidationFailed` naming every
-    offending row, and nothing is stored.
+    scenario is created. The file's rows are merged into the scenario's active set, by
+    (parameter, year, level): the rows it does not name keep their values. With
+    `request.replace` the file's rows are the whole new set. A file with any error raises
+    `ValidationFailed` (the counts by rule and up to 20 offending rows), and nothing is
+    stored. A locked value the import changes is warned about.
     """
     settings = workspace.settings()
     check = _check_file(settings, request.path, request.scenario_id)
-    lever_set = check.require_valid()
+    from_file = check.require_valid()
     database = workspace.database(settings)
     with database.connect(read_only=True) as connection:
-        parent_id, current = parameter_store.active_lever_set(connection, lever_set.scenario_id)
-        is_new = not parameter_store.scenario_exists(connection, lever_set.scenario_id)
-    check = _with_lock_warnings(check, current)
+        parent_id, current = parameter_store.active_lever_set(connection, from_file.scenario_id)
+        is_new = not parameter_store.scenario_exists(connection, from_file.scenario_id)
+    check = _with_lock_warnings(_as_imported(check, current, replace=request.replace), current)
+    lever_set = check.require_valid()
+    mode: ImportMode = "replace" if request.replace else "merge"
+    how = ""  # kept in the history: how this set came from its parent
+    if parent_id is not None:
+        verb = "replacing" if request.replace else "merged into"
+        how = f", {verb} set {parent_id}"
     set_id, exported_to = _store_active_set(
         workspace,
         database,
@@ -206,9 +281,9 @@ def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeverUp
         parent_id=parent_id,
         replaces=parent_id,
         created_by=request.created_by,
-        note=request.note or f"imported from {request.path.name}",
+        note=request.note or f"imported from {request.path.name}{how}",
     )
-    return LeverUpdate(
+    return LeversImported(
         scenario_id=lever_set.scenario_id,
         source=SetSource.IMPORT,
         parameter_set_id=set_id,
@@ -221,16 +296,32 @@ def import_levers(workspace: Workspace, request: ImportLeversRequest) -> LeverUp
         range_warnings=tuple(
             group_range_warnings(
                 (lever.parameter_name, lever.fiscal_year, lever.job_level, lever.value)
-                for lever in lever_set.levers
+                for lever in from_file.levers
             )
         ),
+        mode=mode,
+        path=request.path,
+        file_rows=len(from_file),
+        file_levers=describe_lever_keys(lever.key for lever in from_file.levers),
     )
+
+
+def _as_imported(check: LeverFileCheck, current: LeverSet, *, replace: bool) -> LeverFileCheck:
+    """The check with the set an import stores: the file's rows merged over `current`'s by
+    (parameter, year, level), or (`replace`) the file's rows alone."""
+    if check.lever_set is None or replace:
+        return check
+    rows = {lever.key: lever for lever in current.levers}
+    rows.update((lever.key, lever) for lever in check.lever_set.levers)
+    return replaced(check, lever_set=LeverSet(check.lever_set.scenario_id, tuple(rows.values())))
 
 
 @dataclass(frozen=True)
 class ExportLeversRequest:
     path: Path
     scenario_id: str = DEFAULT_SCENARIO
+    force: bool = False
+    """Replace an existing file (never the workspace's own files, a folder or a device)."""
 
 
 @dataclass(frozen=True)
@@ -241,15 +332,26 @@ class LeversExported:
 
 
 def export_levers(workspace: Workspace, request: ExportLeversRequest) -> LeversExported:
-    """Write the scenario's active set to a file in the analysts' comp_levers.csv format."""
-    with workspace.database().connect(read_only=True) as connection:
-        parameter_store.require_scenario(connection, request.scenario_id)
-        set_id, lever_set = parameter_store.active_lever_set(connection, request.scenario_id)
-        if set_id is None:
-            raise UserError(f"Scenario '{request.scenario_id}' has no active parameter set.")
-        record = parameter_store.load_parameter_set(connection, set_id)
-    write_levers_csv(lever_set, request.path, record.created_at, record.created_by)
+    """Write the scenario's active set to a file in the analysts' comp_levers.csv format.
+
+    The file is checked before anything is read (`safe_output`): an existing file is
+    replaced only with `force`, and never the workspace's database or settings.
+    """
+    database = workspace.database()  # an unknown workspace first: the bigger mistake
+    with safe_output(workspace, request.path, force=request.force) as partial:
+        set_id, lever_set, record = _active_set(database, request.scenario_id)
+        write_levers_csv(lever_set, partial, record.created_at, record.created_by)
     return LeversExported(request.scenario_id, set_id, request.path)
+
+
+def _active_set(database: Database, scenario_id: str) -> tuple[int, LeverSet, ParameterSetRecord]:
+    with database.connect(read_only=True) as connection:
+        parameter_store.require_scenario(connection, scenario_id)
+        set_id, lever_set = parameter_store.active_lever_set(connection, scenario_id)
+        if set_id is None:
+            raise UserError(f"Scenario '{scenario_id}' has no active parameter set.")
+        record = parameter_store.load_parameter_set(connection, set_id)
+    return set_id, lever_set, record
 
 
 @dataclass(frozen=True)
@@ -405,8 +507,17 @@ def apply_parameter_set(
 
 
 def refresh_levers_file(workspace: Workspace) -> None:
-    """The workspace's comp_levers.csv mirrors the default scenario's active set."""
-    export_levers(workspace, ExportLeversRequest(workspace.levers_path, DEFAULT_SCENARIO))
+    """The workspace's comp_levers.csv mirrors the default scenario's active set (the
+    workspace's own file: rewritten in place, without the checks of a user's file)."""
+    set_id, lever_set, record = _active_set(workspace.database(), DEFAULT_SCENARIO)
+    try:
+        write_levers_csv(lever_set, workspace.levers_path, record.created_at, record.created_by)
+    except OSError as error:
+        raise UserError(
+            f"Parameter set {set_id} is stored and active, but {workspace.levers_path} could "
+            f"not be rewritten from it ({(error.strerror or str(error)).lower()}). Fix that, "
+            f"then run 'planwise levers export {workspace.levers_path} --force'."
+        ) from None
 
 
 def _check_file(settings: Settings, path: Path, scenario_id: str | None) -> LeverFileCheck:

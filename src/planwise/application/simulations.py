@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from planwise.application.pipeline import NewRun, StoredRun, extend_run, store_new_run
 from planwise.application.progress import ProgressListener
 from planwise.application.workspace import Workspace
+from planwise.config import check_seed
 from planwise.errors import UserError
 from planwise.metrics import RunMetrics
 from planwise.parameters.levers import DEFAULT_SCENARIO
@@ -17,9 +18,21 @@ from planwise.simulation.state import Workforce
 from planwise.storage import census_store, parameter_store, runs
 from planwise.storage.database import atomic
 
-__all__ = ["MAX_YEARS", "SimulateRequest", "SimulationRun", "simulate"]
+__all__ = [
+    "MAX_START_GAP_YEARS",
+    "MAX_YEARS",
+    "SimulateRequest",
+    "SimulationRun",
+    "check_start_year",
+    "simulate",
+]
 
 MAX_YEARS = 50
+MAX_START_GAP_YEARS = 10
+"""A run starts at most this many years after its census's as-of year. The years between
+are not simulated: the census's people start the run as they were at the as-of date, only
+older. A few years of gap is a usual plan; decades would simulate a workforce no one knows
+(and a far year is beyond the calendar the engine dates events in)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,10 @@ def simulate(
     if request.continue_run_id is not None:
         return _continue(workspace, request.continue_run_id, request, on_progress)
     started = time.perf_counter()
+    if request.seed is not None:
+        check_seed(request.seed)
+    if request.years is not None:
+        _check_years(request.years)
     settings = workspace.settings()
     first = settings.start_year if request.start_year is None else request.start_year
     years = settings.years if request.years is None else request.years
@@ -63,7 +80,7 @@ def simulate(
     with workspace.database(settings).connect() as connection:
         census_id = census_store.active_census_id(connection)
         as_of_date, workforce = census_store.load_starting_workforce(connection, census_id)
-        _check_new_run(as_of_date, workforce, first, years)
+        _check_new_run(as_of_date, workforce, first, years, request)
         set_id, _, resolved = parameter_store.load_levers(
             connection,
             settings,
@@ -131,14 +148,38 @@ def _continue(
     return _finished(stored, record.scenario_id, record.parameter_set_id, record.seed, started)
 
 
-def _check_new_run(as_of_date: dt.date, workforce: Workforce, start_year: int, years: int) -> None:
+def _check_years(years: int) -> None:
     if not 1 <= years <= MAX_YEARS:
         raise UserError(f"--years must be between 1 and {MAX_YEARS}, got {years}.")
+
+
+def check_start_year(as_of_date: dt.date, start_year: int, name: str = "--start-year") -> None:
+    """A run's first year comes after its census's as-of year, by at most
+    `MAX_START_GAP_YEARS`; else a `UserError` saying why. `name` is where the start year
+    came from (`--start-year`, `start_year in planwise.yaml`)."""
     if start_year <= as_of_date.year:
         raise UserError(
-            f"--start-year {start_year} must come after the census as-of date "
+            f"{name} {start_year} must come after the census as-of date "
             f"{as_of_date} (its year {as_of_date.year})."
         )
+    latest = as_of_date.year + MAX_START_GAP_YEARS
+    if start_year > latest:
+        raise UserError(
+            f"{name} {start_year} is {start_year - as_of_date.year} years after the "
+            f"census as-of date {as_of_date}; a run starts at most {MAX_START_GAP_YEARS} "
+            f"years after it (by {latest}). The years between are not simulated: the "
+            "census's people would start the run as they were at its as-of date, only "
+            "older. Import a newer census, or choose an earlier start year (start_year in "
+            "planwise.yaml, or --start-year)."
+        )
+
+
+def _check_new_run(
+    as_of_date: dt.date, workforce: Workforce, start_year: int, years: int, request: SimulateRequest
+) -> None:
+    _check_years(years)
+    named = "--start-year" if request.start_year is not None else "start_year in planwise.yaml"
+    check_start_year(as_of_date, start_year, named)
     if len(workforce) == 0:
         raise UserError(
             "The census has no active employees at its as-of date; nothing to simulate."

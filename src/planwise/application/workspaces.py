@@ -35,6 +35,7 @@ def init_workspace(workspace: Workspace, settings: Settings | None = None) -> Wo
     """Write `planwise.yaml` (if missing), create the store, the default parameter set, an
     example `targets.yaml` and `comp_levers.csv`. Never overwrites existing files or sets."""
     created = False
+    workspace.require_folder()
     if not workspace.settings_path.exists():
         workspace.write_settings(settings or Settings())
         created = True

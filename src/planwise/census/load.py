@@ -3,30 +3,39 @@
 Every rule of simulation-model.md §1 is checked on whole columns at once; a file that breaks
 any rule is rejected whole with a report naming rows, columns, values and what is allowed.
 Row numbers count the header as row 1, so the first data row is row 2 (the CSV file line).
+A file that passes may still carry warnings: a salary an order of magnitude outside every
+band is most likely a typing slip (a figure in cents, a monthly figure), so it is named.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planwise.census.column_types import column_type_problem
 from planwise.census.model import Census
 from planwise.config import JobLevel, Settings
-from planwise.errors import Problem, UserError, ValidationFailed
+from planwise.errors import Problem, UserError, ValidationFailed, shown_text, shown_value
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "COLUMN_ALIASES",
     "MAX_AGE",
+    "MAX_EMPLOYEE_ID_CHARACTERS",
     "MAX_EXAMPLES_PER_RULE",
     "MIN_AGE",
     "OPTIONAL_COLUMNS",
+    "OUTLIER_FACTOR",
     "REQUIRED_COLUMNS",
     "CensusRejected",
     "DroppedDuplicate",
@@ -48,12 +57,19 @@ COLUMN_ALIASES: dict[str, str] = {
 MIN_AGE = 14
 MAX_AGE = 100
 MAX_EXAMPLES_PER_RULE = 20
+MAX_EMPLOYEE_ID_CHARACTERS = 64
+OUTLIER_FACTOR = 10.0
+"""A salary at least this many times the top band's maximum, or at most the bottom band's
+minimum divided by it, is warned about: an order of magnitude off is a slip, not a policy."""
 
 _SUFFIXES = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 _TRUE = frozenset({"true", "1", "yes", "y"})
 _FALSE = frozenset({"false", "0", "no", "n"})
 _GENDERS = {"f": "F", "female": "F", "m": "M", "male": "M"}
 _DATE_HINT = "a date like 2024-03-31 (YYYY-MM-DD)"
+_SHOWN_ROWS = 10
+"""Rows listed in one message (the rows sharing a duplicate employee_id)."""
+_SHOWN_HEADER_NAMES = 30
 # YYYY-MM-DD, optionally with a time of day and an offset (ignored: a census holds dates).
 _ISO_DATE = (
     r"^(\d{4}-\d{2}-\d{2})"
@@ -72,9 +88,12 @@ class DroppedDuplicate:
 
 @dataclass(frozen=True)
 class LoadedCensus(Census):
-    """A census read from a file, with the duplicate rows `keep_latest` dropped (if any)."""
+    """A census read from a file, with the duplicate rows `keep_latest` dropped (if any)
+    and the warnings about rows it accepted: up to 20 examples per rule, and the counts."""
 
     dropped_duplicates: tuple[DroppedDuplicate, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    warning_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 class CensusRejected(ValidationFailed):
@@ -94,11 +113,18 @@ def read_census(path: Path, settings: Settings, *, keep_latest: bool = False) ->
     With `keep_latest`, only the last row of each repeated employee_id is kept and the
     others are listed in `dropped_duplicates`; otherwise a repeated id is an error.
     """
-    names, body = _read_file(path)
-    columns = _canonical_columns(path, names, body)
+    names, body, types = _read_file(path)
+    columns = _canonical_columns(path, names, body, types)
     validated = _validate(path, columns, settings, keep_latest)
     census = Census.from_frame(validated.frame, settings.census_as_of)
-    return LoadedCensus(census.census_id, census.as_of_date, census.frame, validated.dropped)
+    return LoadedCensus(
+        census.census_id,
+        census.as_of_date,
+        census.frame,
+        validated.dropped,
+        tuple(validated.warnings),
+        validated.warning_counts,
+    )
 
 
 def job_level_for_salary(
@@ -123,8 +149,13 @@ def job_level_for_salary(
 # --- reading -------------------------------------------------------------------------------
 
 
-def _read_file(path: Path) -> tuple[list[str], pd.DataFrame]:
-    """The header names and the data rows, indexed by row number (the header is row 1)."""
+_Read = tuple[list[str], pd.DataFrame, dict[str, "pa.DataType"]]
+"""The header names, the data rows indexed by row number (the header is row 1), and for a
+Parquet file each column's stored type by name."""
+
+
+def _read_file(path: Path) -> _Read:
+    """The header, the rows and (Parquet) the column types of a census file."""
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UserError(
@@ -136,7 +167,7 @@ def _read_file(path: Path) -> tuple[list[str], pd.DataFrame]:
     return _read_csv(path) if kind == "CSV" else _read_parquet(path)
 
 
-def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
+def _read_csv(path: Path) -> _Read:
     try:
         cells = pd.read_csv(
             path,
@@ -158,21 +189,48 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     names = [str(name) for name in cells.iloc[0].fillna("")]
     body = cells.iloc[1:]
     blank = (np.strings.strip(body.fillna("").to_numpy(dtype=str)) == "").all(axis=1)
-    return names, body[~blank]
+    return names, body[~blank], {}
 
 
-def _read_parquet(path: Path) -> tuple[list[str], pd.DataFrame]:
+def _read_parquet(path: Path) -> _Read:
+    import pyarrow.parquet as pq
+
     try:
+        schema = pq.read_schema(path)
         table = pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
-        raise UserError(f"Census file {path} is not a readable Parquet file: {error}") from None
+        raise UserError(
+            f"Census file {path} is not a readable Parquet file: {shown_text(str(error), 300)}"
+        ) from None
     names = [str(name) for name in table.columns]
     body = table.set_axis(range(len(names)), axis=1)
-    return names, body.set_axis(pd.RangeIndex(2, len(table) + 2), axis=0)
+    types = {field.name: field.type for field in schema}
+    return names, body.set_axis(pd.RangeIndex(2, len(table) + 2), axis=0), types
 
 
-def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict[str, pd.Series]:
-    """The known columns by canonical name; unknown columns are ignored."""
+def _header_text(names: Sequence[str]) -> str:
+    """The header's names for a message: each shortened, at most 30 of them."""
+    shown = ", ".join(shown_text(name) for name in names[:_SHOWN_HEADER_NAMES])
+    more = len(names) - _SHOWN_HEADER_NAMES
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    """Row numbers for a message: at most 10 of them, then how many more."""
+    shown = ", ".join(map(str, rows[:_SHOWN_ROWS]))
+    more = len(rows) - _SHOWN_ROWS
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def _canonical_columns(
+    path: Path,
+    names: list[str],
+    body: pd.DataFrame,
+    types: Mapping[str, pa.DataType],
+) -> dict[str, pd.Series]:
+    """The known columns by canonical name; unknown columns are ignored. A Parquet column
+    whose type cannot hold its meaning is rejected with the missing and repeated ones."""
+    stored_types = [types.get(name) for name in names]
     names = [name.strip() for name in names]
     positions: dict[str, list[int]] = {}
     for position, name in enumerate(names):
@@ -182,8 +240,8 @@ def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict
     problems = [
         Problem(
             "duplicate_column",
-            f"columns {', '.join(repr(names[p]) for p in found)} all mean '{canonical}'; "
-            "keep exactly one of them",
+            f"columns {', '.join(shown_value(names[p]) for p in found)} all mean "
+            f"'{canonical}'; keep exactly one of them",
             row=1,
             column=canonical,
         )
@@ -197,11 +255,15 @@ def _canonical_columns(path: Path, names: list[str], body: pd.DataFrame) -> dict
                 Problem(
                     "missing_column",
                     f"required column '{required}' is missing (accepted names, any case: "
-                    f"{', '.join(accepted)}); the header has: {', '.join(names)}",
+                    f"{', '.join(accepted)}); the header has: {_header_text(names)}",
                     row=1,
                     column=required,
                 )
             )
+    for canonical, found in positions.items():
+        problem = column_type_problem(canonical, names[found[0]], stored_types[found[0]])
+        if problem is not None:
+            problems.append(problem)
     if not problems and body.empty:
         problems.append(Problem("no_rows", "the file has a header but no employee rows"))
     if problems:
@@ -270,6 +332,8 @@ class _Violation:
 class _Validated:
     frame: pd.DataFrame
     dropped: tuple[DroppedDuplicate, ...]
+    warnings: list[Problem]
+    warning_counts: dict[str, int]
 
 
 def _validate(
@@ -297,6 +361,16 @@ def _validate(
         violations.append(_Violation(rule, column, mask, text.get(column, missing), message))
 
     check("empty_employee_id", "employee_id", ids.isna(), "every row needs an employee_id")
+    id_length = ids.str.len()
+    check(
+        "employee_id_too_long",
+        "employee_id",
+        id_length > MAX_EMPLOYEE_ID_CHARACTERS,
+        lambda row: (
+            f"employee_id has {int(id_length[row]):,} characters; at most "
+            f"{MAX_EMPLOYEE_ID_CHARACTERS} are allowed"
+        ),
+    )
     repeated = ids.notna() & ids.duplicated(keep=False)
     rows_of_id = pd.Series(index[repeated.to_numpy()], index=ids[repeated].to_numpy())
     check(
@@ -304,9 +378,9 @@ def _validate(
         "employee_id",
         repeated,
         lambda row: (
-            f"employee_id {ids[row]!r} appears on rows "
-            f"{', '.join(map(str, rows_of_id.loc[[ids[row]]]))}; each employee_id must be unique "
-            "(or import with --keep-latest to keep the last row of each id)"
+            f"employee_id {shown_value(ids[row])} appears on rows "
+            f"{_rows_text(rows_of_id.loc[[ids[row]]].tolist())}; each employee_id must be "
+            "unique (or import with --keep-latest to keep the last row of each id)"
         ),
     )
 
@@ -392,6 +466,9 @@ def _validate(
     problems, counts = _problems(violations, ids)
     if problems:
         raise CensusRejected(str(path), problems, counts)
+    warnings, warning_counts = _problems(
+        _salary_outliers(salary.where(usable_salary), text["annual_salary"], settings), ids
+    )
 
     band_level = job_level_for_salary(
         salary.where(usable_salary, 0.0).to_numpy(dtype=np.float64), settings.job_levels
@@ -418,7 +495,36 @@ def _validate(
         },
         index=index,
     )
-    return _Validated(frame.reset_index(drop=True), dropped)
+    return _Validated(frame.reset_index(drop=True), dropped, warnings, warning_counts)
+
+
+def _salary_outliers(salary: pd.Series, shown: pd.Series, settings: Settings) -> list[_Violation]:
+    """Salaries an order of magnitude beyond the bands (`OUTLIER_FACTOR`): accepted, and
+    named, since 1e9 or 4,500 for a year's pay is most likely a slip."""
+    levels = sorted(settings.job_levels, key=lambda level: level.level)
+    top, bottom = levels[-1], levels[0]
+    above = top.max_salary * OUTLIER_FACTOR
+    below = bottom.min_salary / OUTLIER_FACTOR
+    return [
+        _Violation(
+            "salary_far_above_bands",
+            "annual_salary",
+            salary >= above,
+            shown,
+            f"annual_salary is {OUTLIER_FACTOR:g}× or more the top band's maximum "
+            f"({top.name}, level {top.level}: {top.max_salary:,.0f}); an extra digit, or pay "
+            "in cents? Kept as written",
+        ),
+        _Violation(
+            "salary_far_below_bands",
+            "annual_salary",
+            salary <= below,
+            shown,
+            f"annual_salary is 1/{OUTLIER_FACTOR:g} or less of the bottom band's minimum "
+            f"({bottom.name}, level {bottom.level}: {bottom.min_salary:,.0f}); monthly or "
+            "hourly pay? annual_salary is a yearly rate. Kept as written",
+        ),
+    ]
 
 
 def _dropped_report(ids: pd.Series, drop: pd.Series) -> tuple[DroppedDuplicate, ...]:

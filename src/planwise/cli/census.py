@@ -8,9 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from planwise import application
-from planwise.cli._common import JsonOption, WorkspaceOption, command, emit_json, say, workspace_at
+from planwise.cli._common import (
+    JsonOption,
+    WorkspaceOption,
+    command,
+    emit_json,
+    say,
+    warn,
+    workspace_at,
+)
 
 if TYPE_CHECKING:
+    from planwise.application import CensusChecked
     from planwise.census.load import DroppedDuplicate
 
 __all__ = ["census_app"]
@@ -19,7 +28,7 @@ census_app = typer.Typer(
     help="Generate, import and validate the employee census.", no_args_is_help=True
 )
 
-FileArgument = Annotated[Path, typer.Argument(help="A CSV or Parquet census file.")]
+FileArgument = Annotated[Path, typer.Argument(help="A CSV or Parquet census file.", dir_okay=False)]
 KeepLatestOption = Annotated[
     bool, typer.Option(help="For duplicate employee_id rows keep the last one (reported).")
 ]
@@ -38,6 +47,20 @@ def _report_dropped(dropped: tuple[DroppedDuplicate, ...]) -> None:
         f"Dropped {len(dropped):,} duplicate employee_id row(s), keeping the last row of each "
         f"id: {shown}{more}."
     )
+
+
+def _report_warnings(checked: CensusChecked) -> None:
+    """Rows accepted with a warning: the counts by rule, then the examples (20 per rule)."""
+    counts = checked.warning_counts
+    if not counts:
+        return
+    by_rule = ", ".join(f"{rule} {count:,}" for rule, count in counts.items())
+    say(f"{sum(counts.values()):,} row(s) accepted with a warning ({by_rule}):")
+    for problem in checked.warnings:
+        warn(problem.describe())
+    hidden = sum(counts.values()) - len(checked.warnings)
+    if hidden > 0:
+        say(f"… and {hidden:,} more (counted above).")
 
 
 @command(census_app, "generate")
@@ -75,10 +98,13 @@ def import_(
                 "rows": stored.rows,
                 "starting_headcount": stored.starting_headcount,
                 "dropped_duplicates": len(stored.dropped_duplicates),
+                "warning_counts": stored.warning_counts,
+                "warnings": [problem.as_dict() for problem in stored.warnings],
             }
         )
     else:
         _report_dropped(stored.dropped_duplicates)
+        _report_warnings(stored)
         say(
             f"Stored census {stored.census_id}: {stored.rows:,} rows, "
             f"{stored.starting_headcount:,} in the starting workforce."
@@ -94,6 +120,7 @@ def validate(
         workspace_at(workspace), application.ImportCensusRequest(file, keep_latest)
     )
     _report_dropped(checked.dropped_duplicates)
+    _report_warnings(checked)
     say(
         f"{file}: valid. {checked.rows:,} rows, "
         f"{checked.starting_headcount:,} in the starting workforce."

@@ -206,13 +206,31 @@ def set_(
     _report_update(chosen, update, json_output)
 
 
-@command(levers_app, "import", help=f"Store a comp_levers.csv file as a new set. {_REFRESH}")
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="Make the file's rows the whole new set: the levers, years and levels it does "
+        "not name lose their rows. Without it the file's rows are merged into the active set "
+        "and the rest keep their values.",
+    ),
+]
+
+
+@command(
+    levers_app,
+    "import",
+    help="Store a comp_levers.csv file as a new set: its rows are merged into the scenario's "
+    "active set (the levers it does not name keep their values), or with --replace they "
+    f"become the whole set. {_REFRESH}",
+)
 def import_(
     file: Annotated[Path, typer.Argument(help="A comp_levers.csv file.")],
     scenario: Annotated[
         str | None,
         typer.Option(help="Store the rows under this scenario (default: the file's scenario_id)."),
     ] = None,
+    replace: ReplaceOption = False,
     note: NoteOption = None,
     user: UserOption = None,
     json_output: JsonOption = False,
@@ -220,21 +238,30 @@ def import_(
 ) -> None:
     chosen = workspace_at(workspace)
     update = application.import_levers(
-        chosen, application.ImportLeversRequest(file, scenario, note, created_by=user)
+        chosen,
+        application.ImportLeversRequest(file, scenario, note, created_by=user, replace=replace),
     )
-    _report_update(chosen, update, json_output)
+    _report_update(chosen, update, json_output, summary=update.summary)
 
 
 @command(levers_app, "export")
 def export(
     file: Annotated[Path, typer.Argument(help="Where to write the CSV file.")],
     scenario: ScenarioOption = DEFAULT_SCENARIO,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the file if it exists (never the workspace's database or settings).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Write a scenario's active parameter set in the comp_levers.csv format."""
+    """Write a scenario's active parameter set in the comp_levers.csv format. An existing
+    file is replaced only with --force; the folder must exist."""
     set_id = application.export_levers(
-        workspace_at(workspace), application.ExportLeversRequest(file, scenario)
+        workspace_at(workspace), application.ExportLeversRequest(file, scenario, force=force)
     ).parameter_set_id
     if json_output:
         emit_json({"scenario_id": scenario, "parameter_set_id": set_id, "path": str(file)})
@@ -251,13 +278,24 @@ def validate(
     scenario: Annotated[
         str | None, typer.Option(help="Check as if imported into this scenario.")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Check locks as if imported with --replace (default: merged)."
+        ),
+    ] = False,
     json_output: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Check a levers file against every rule without storing it (exit code 1 on errors)."""
+    """Check a levers file against every rule without storing it (exit code 1 on errors).
+
+    With --json: the counts of errors and warnings by rule, and up to 20 examples of each
+    rule."""
     from planwise.parameters.validation import group_range_warnings, problem_as_dict
 
-    check = application.validate_levers_file(workspace_at(workspace), file, scenario_id=scenario)
+    check = application.validate_levers_file(
+        workspace_at(workspace), file, scenario_id=scenario, replace=replace
+    )
     if json_output:
         emit_json(
             {
@@ -265,8 +303,10 @@ def validate(
                 "valid": check.is_valid,
                 "scenario_id": check.scenario_id,
                 "rows": check.row_count,
-                "errors": [problem_as_dict(problem) for problem in check.errors],
-                "warnings": [problem_as_dict(problem) for problem in check.warnings],
+                "error_counts": check.error_counts,
+                "warning_counts": check.warning_counts,
+                "errors": [problem_as_dict(problem) for problem in check.error_examples()],
+                "warnings": [problem_as_dict(problem) for problem in check.warning_examples()],
             }
         )
         if not check.is_valid:
@@ -439,11 +479,17 @@ def scenario_list(json_output: JsonOption = False, workspace: WorkspaceOption = 
     out().print(table)
 
 
-def _report_update(workspace: Workspace, update: LeverUpdate, json_output: bool) -> None:
+def _report_update(
+    workspace: Workspace, update: LeverUpdate, json_output: bool, *, summary: str | None = None
+) -> None:
+    """The update as JSON, or its warnings, `summary` (what an import did), the new set and
+    what a simulation now uses differently."""
     if json_output:
         emit_json(update.as_dict())
         return
     _print_warnings(update.warnings, update.range_warnings)
+    if summary is not None:
+        say(summary)
     if not update.stored:
         say(
             f"Nothing changed: parameter set {update.previous_id} of scenario "
@@ -479,12 +525,20 @@ def _print_warnings(
     warnings: Sequence[Problem], grouped: Iterable[RangeWarning], rows_in: str | None = None
 ) -> None:
     """Values outside their usual range as one line per lever and side; other warnings (an
-    ignored column, a locked value) one by one."""
+    ignored column, a locked value, a negative zero) one by one, at most 20 of each rule."""
+    from planwise.errors import MAX_EXAMPLES
     from planwise.parameters.validation import OUTSIDE_USUAL_RANGE
 
+    counts: dict[str, int] = {}
     for warning in warnings:
-        if warning.rule != OUTSIDE_USUAL_RANGE:
+        if warning.rule == OUTSIDE_USUAL_RANGE:
+            continue
+        counts[warning.rule] = counts.get(warning.rule, 0) + 1
+        if counts[warning.rule] <= MAX_EXAMPLES:
             warn(warning.describe())
+    for rule, count in counts.items():
+        if count > MAX_EXAMPLES:
+            say(f"… and {count - MAX_EXAMPLES:,} more '{rule}' warning(s).")
     for range_warning in grouped:
         warn(range_warning.message)
     rows = sorted({w.row for w in warnings if w.rule == OUTSIDE_USUAL_RANGE and w.row is not None})

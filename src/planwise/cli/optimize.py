@@ -64,6 +64,30 @@ _VERDICT_WORDS = {
 }
 _LEVER_KEY = re.compile(r"^(?P<family>[a-z_]+)(?:\[L(?P<level>\d+)\])?$")
 
+MODES = ("conservative", "balanced", "aggressive")
+"""`planwise.optimization.targets.Mode`, named here so that `--help` does not load the
+targets module (pydantic); a test checks that they agree."""
+MAX_ITERATIONS = 200
+"""The targets file's bound on `max_iterations`, checked on the command line too (a test
+checks that they agree)."""
+
+
+def _mode_option(value: str | None) -> str | None:
+    """--mode is one of `MODES` (any case), checked as a command-line problem."""
+    if value is not None and value.strip().lower() not in MODES:
+        raise typer.BadParameter(f"must be {', '.join(MODES[:-1])} or {MODES[-1]}; got '{value}'.")
+    return None if value is None else value.strip().lower()
+
+
+def _tolerance_option(value: float | None) -> float | None:
+    """--tolerance is a command-line problem when it is bad, not the targets file's."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(
+            f"must be a positive number, the relative tolerance of targets that give none "
+            f"(0.02 for ±2 %); got {value}."
+        )
+    return value
+
 
 def render_result(
     result: OptimizationResult, names: dict[int, str], workspace_option: str = ""
@@ -265,14 +289,26 @@ def workspace_option(workspace: Path | None) -> str:
 def run(
     context: typer.Context,
     targets: Annotated[
-        Path | None, typer.Option(help="Targets file (default: the workspace's targets.yaml).")
+        Path | None,
+        typer.Option(help="Targets file (default: the workspace's targets.yaml).", dir_okay=False),
     ] = None,
-    mode: Annotated[str | None, typer.Option(help="conservative, balanced or aggressive.")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="conservative, balanced or aggressive.",
+            callback=_mode_option,
+        ),
+    ] = None,
     max_iterations: Annotated[
-        int | None, typer.Option(help="Full simulations the loop may spend.")
+        int | None,
+        typer.Option(help="Full simulations the loop may spend.", min=1, max=MAX_ITERATIONS),
     ] = None,
     tolerance: Annotated[
-        float | None, typer.Option(help="Default relative tolerance of targets without one.")
+        float | None,
+        typer.Option(
+            help="Default relative tolerance of targets without one (0.02 for ±2 %).",
+            callback=_tolerance_option,
+        ),
     ] = None,
     scenario: Annotated[str, typer.Option(help="Scenario to tune.")] = DEFAULT_SCENARIO,
     apply: Annotated[bool, typer.Option(help="Make the best set active when done.")] = False,

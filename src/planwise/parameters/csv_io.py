@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from planwise.errors import UserError
+from planwise.errors import UserError, shown_text
 from planwise.parameters.levers import LeverSet
 from planwise.parameters.validation import LeverFileRow
 
@@ -36,13 +36,26 @@ def read_levers_csv(path: Path) -> tuple[tuple[str, ...], tuple[LeverFileRow, ..
     The header is row 1; blank lines keep their number but yield no row. A byte-order mark
     (as Excel writes) is dropped. Raises `UserError` if the file cannot be read as text.
     """
+    line = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            records = list(csv.reader(handle))
+            reader = csv.reader(handle)
+            records = []
+            for record in reader:
+                line = reader.line_num
+                records.append(record)
     except FileNotFoundError:
         raise UserError(f"There is no file {path}.") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise UserError(f"{path} cannot be read as a UTF-8 CSV file: {error}.") from None
+    except csv.Error as error:
+        where = f" (after line {line})" if line else ""
+        raise UserError(
+            f"{path} cannot be read as a CSV file{where}: {shown_text(str(error), 200)}. A "
+            "levers file holds short values; check the quotes and the separator."
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(
+            f"{path} cannot be read as a UTF-8 CSV file: {shown_text(str(error), 200)}."
+        ) from None
     if not records:
         return (), ()
     columns = tuple(name.strip().lower() for name in records[0])

@@ -1,8 +1,9 @@
 """Validation of lever rows against the declarations (simulation-model.md §4).
 
-Errors reject a whole file (nothing is stored) and name every offending row, counted the
-way a spreadsheet counts them (the header is row 1). Warnings — a value outside the usual
-range, with the risk it carries — are reported and do not block.
+Errors reject a whole file (nothing is stored); the report counts them by rule and names up
+to 20 offending rows, counted the way a spreadsheet counts them (the header is row 1).
+Warnings — a value outside the usual range, with the risk it carries; a negative zero — are
+reported and do not block.
 
 >>> domain = LeverDomain(levels=(1, 2, 3, 4, 5), years=(2025, 2026))
 >>> row = LeverFileRow(2, {"scenario_id": "default", "fiscal_year": "2025", "job_level": "1",
@@ -21,7 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from planwise.config import Settings
-from planwise.errors import Problem, ValidationFailed
+from planwise.errors import (
+    MAX_EXAMPLES,
+    Problem,
+    ValidationFailed,
+    count_by_rule,
+    examples_by_rule,
+    shown_text,
+)
 from planwise.parameters.declarations import EVENT_TYPES, PARAMETERS, ParameterSpec
 from planwise.parameters.levers import Lever, LeverKey, LeverSet
 
@@ -33,6 +41,7 @@ __all__ = [
     "LeverFileRow",
     "RangeWarning",
     "check_scenario_id",
+    "describe_lever_keys",
     "group_range_warnings",
     "problem_as_dict",
     "validate_lever_rows",
@@ -70,6 +79,7 @@ BAD_IS_LOCKED = "bad is_locked"
 # Warnings.
 OUTSIDE_USUAL_RANGE = "outside usual range"
 IGNORED_COLUMN = "ignored column"
+NEGATIVE_ZERO = "negative zero"
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
@@ -117,30 +127,42 @@ class LeverFileCheck:
     def is_valid(self) -> bool:
         return not self.errors and self.lever_set is not None
 
+    @property
+    def error_counts(self) -> dict[str, int]:
+        return count_by_rule(self.errors)
+
+    @property
+    def warning_counts(self) -> dict[str, int]:
+        return count_by_rule(self.warnings)
+
+    def error_examples(self, per_rule: int = MAX_EXAMPLES) -> list[Problem]:
+        """Up to `per_rule` errors of each rule, each rule's first ones early."""
+        return examples_by_rule(self.errors, per_rule)
+
+    def warning_examples(self, per_rule: int = MAX_EXAMPLES) -> list[Problem]:
+        return examples_by_rule(self.warnings, per_rule)
+
     def require_valid(self) -> LeverSet:
-        """The lever set; `ValidationFailed` naming every offending row if there are errors."""
+        """The lever set; `ValidationFailed` if there are errors, with their counts by rule
+        and up to 20 examples (each rule's first rows early), like a census report."""
         if self.errors or self.lever_set is None:
-            raise ValidationFailed(self.source, self.errors, max_examples=len(self.errors))
+            raise ValidationFailed(self.source, self.error_examples(), self.error_counts)
         return self.lever_set
 
 
 def problem_as_dict(problem: Problem) -> dict[str, object]:
-    """A problem as JSON-ready data (for `--json` output and the app)."""
-    return {
-        "rule": problem.rule,
-        "row": problem.row,
-        "column": problem.column,
-        "message": problem.message,
-        "value": problem.value,
-    }
+    """A problem as JSON-ready data (for `--json` output and the app); a long text value is
+    shortened as in the messages."""
+    shown = problem.as_dict()
+    return {key: shown[key] for key in ("rule", "row", "column", "message", "value")}
 
 
 def check_scenario_id(scenario_id: str) -> str | None:
     """A message if `scenario_id` cannot name a scenario, else None."""
     if _SCENARIO_PATTERN.fullmatch(scenario_id) is None:
         return (
-            f"scenario id '{scenario_id}' must be 1–64 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
+            f"scenario id '{shown_text(scenario_id)}' must be 1–64 letters, digits, '_', '.' "
+            "or '-', starting with a letter or digit"
         )
     return None
 
@@ -249,7 +271,8 @@ def _check_scenarios(
             errors.append(
                 Problem(
                     SEVERAL_SCENARIOS,
-                    f"scenario '{scenario}' differs from '{first[0]}' (row {first[1]}); "
+                    f"scenario '{shown_text(scenario)}' differs from "
+                    f"'{shown_text(first[0])}' (row {first[1]}); "
                     "a file holds the rows of one scenario",
                     row.row_number,
                     "scenario_id",
@@ -344,8 +367,21 @@ def _check_row(
                 value_text,
             )
         )
-    elif spec is not None:
-        _check_range(spec, value, number, value_text, errors, warnings)
+    else:
+        if value == 0.0 and math.copysign(1.0, value) < 0:
+            warnings.append(
+                Problem(
+                    NEGATIVE_ZERO,
+                    "parameter_value is a negative zero (a minus sign typed by mistake?); "
+                    "stored as 0",
+                    number,
+                    "parameter_value",
+                    value_text,
+                )
+            )
+            value = 0.0
+        if spec is not None:
+            _check_range(spec, value, number, value_text, errors, warnings)
     locked_text = row.values.get("is_locked", "").strip()
     if locked_text.lower() not in _TRUE | _FALSE:
         errors.append(
@@ -410,6 +446,35 @@ def _unknown_year(domain: LeverDomain) -> str:
         f"fiscal_year must be a simulated year {domain.describe_years()} "
         "(start_year and years in planwise.yaml)"
     )
+
+
+def describe_lever_keys(keys: Iterable[LeverKey]) -> str:
+    """Which levers, levels and years a set of rows names, in the levers' labels: one part
+    per lever (and per run of levels that share the same years).
+
+    >>> describe_lever_keys([("cola_rate", 2025, 3)] + [
+    ...     ("merit_base", year, level) for year in (2025, 2026) for level in (1, 2, 3)])
+    'Merit at levels 1–3 in 2025–2026; COLA at level 3 in 2025'
+    """
+    years_of: dict[str, dict[int, set[int]]] = {}
+    for name, year, level in keys:
+        years_of.setdefault(name, {}).setdefault(level, set()).add(year)
+    order = {spec.name: position for position, spec in enumerate(PARAMETERS)}
+    parts = []
+    for name in sorted(years_of, key=lambda known: order.get(known, len(order))):
+        spec = _SPECS.get(name)
+        label = name if spec is None else spec.label
+        by_years: dict[tuple[int, ...], list[int]] = {}
+        for level, years in sorted(years_of[name].items()):
+            by_years.setdefault(tuple(sorted(years)), []).append(level)
+        parts.append(
+            f"{label} "
+            + ", ".join(
+                f"at {_levels_text(levels)} in {_span_text(years)}"
+                for years, levels in by_years.items()
+            )
+        )
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
