@@ -2,7 +2,8 @@
 
 The workspace comes from `$PLANWISE_WORKSPACE`, which `planwise dagster` sets. Under
 `dagster dev` the daemon runs the store sensor, which shows the runs, applied parameter sets
-and optimizations made outside Dagster (planwise_dagster.sensors).
+and optimizations made outside Dagster (planwise_dagster.sensors) and adds each scenario's
+ensemble partitions (planwise_dagster.ensembles).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from planwise_dagster.checks import (
     validate_optimization_convergence,
     validate_optimization_results_quality,
 )
+from planwise_dagster.ensembles import ensemble_bands, ensemble_members
 from planwise_dagster.jobs import JOBS
 from planwise_dagster.optimization import (
     compensation_optimization_loop,
@@ -32,6 +34,8 @@ defs = dg.Definitions(
         workforce_simulation,
         compensation_optimization_loop,
         optimization_results_summary,
+        ensemble_members,
+        ensemble_bands,
         planwise_dbt_models,
     ],
     asset_checks=[validate_optimization_convergence, validate_optimization_results_quality],

@@ -4,7 +4,8 @@ A run simulated with the CLI or the app (in-process), a parameter set applied, a
 optimization finished, a census made active: each is stored in the workspace, and the
 sensor reports it as a materialization of the asset that stands for it
 (`workforce_simulation`, `comp_levers`, `compensation_optimization_loop` with its summary
-and convergence check, `census`), with the metadata the asset itself writes. Under
+and convergence check, `census`), with the metadata the asset itself writes. It also adds
+each scenario of the workspace to the scenario partitions of `ensemble_members`. Under
 `dagster dev` the daemon evaluates it every 30 s.
 
 Nothing is reported twice: the cursor keeps, per kind, the time of the latest state
@@ -36,6 +37,7 @@ from planwise.errors import DatabaseLockedError, UserError
 from planwise.optimization import OptimizationStatus
 from planwise_dagster.answers import loop_metadata, summary_metadata
 from planwise_dagster.checks import convergence_evaluation
+from planwise_dagster.ensembles import SCENARIO_PARTITIONS
 from planwise_dagster.metadata import (
     LevelNames,
     census_metadata,
@@ -342,17 +344,29 @@ def _report(
     return _Tick(events, ready[-1].stored_at, settled=len(ready) == len(new))
 
 
+def _new_scenarios(instance: dg.DagsterInstance, scenarios: Sequence[str]) -> list[str]:
+    """The workspace's scenarios that are not yet partitions of the ensemble assets."""
+    present = set(instance.get_dynamic_partitions(SCENARIO_PARTITIONS))
+    return [scenario for scenario in scenarios if scenario not in present]
+
+
+def _partition_requests(added: Sequence[str]) -> list[dg.AddDynamicPartitionsRequest]:
+    return [dg.AddDynamicPartitionsRequest(SCENARIO_PARTITIONS, list(added))] if added else []
+
+
 def _evaluate(
     instance: dg.DagsterInstance,
     workspace: Workspace,
     cursor: StoreCursor,
     log: Callable[[str], None],
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick: what was stored since the cursor, and the cursor after reporting it."""
+    """One tick: what was stored since the cursor, and the cursor after reporting it; and
+    the scenarios new to the ensemble partitions."""
     now = time.time()
     before = _live_since(instance, now)
     try:
         state = application.store_state(workspace)
+        added = _new_scenarios(instance, state.scenarios)
         fingerprint = json.dumps(
             [
                 state.census_id,
@@ -365,7 +379,13 @@ def _evaluate(
             ]
         )
         if fingerprint == cursor.state:
-            return dg.SkipReason("Nothing new in the workspace since the last tick.")
+            if not added:
+                return dg.SkipReason("Nothing new in the workspace since the last tick.")
+            return dg.SensorResult(
+                dynamic_partitions_requests=_partition_requests(added),
+                skip_reason=_reported([], added),
+                cursor=cursor.dumps(),
+            )
         events: list[Any] = []
         times: dict[str, float] = {}
         settled = True
@@ -382,20 +402,27 @@ def _evaluate(
     next_cursor = StoreCursor(**times, state=fingerprint if settled else "")
     # A tick that launches no run is "skipped" in Dagster's words: say what it reported.
     return dg.SensorResult(
-        asset_events=events, skip_reason=_reported(events), cursor=next_cursor.dumps()
+        asset_events=events,
+        dynamic_partitions_requests=_partition_requests(added),
+        skip_reason=_reported(events, added),
+        cursor=next_cursor.dumps(),
     )
 
 
-def _reported(events: Sequence[Any]) -> str:
+def _reported(events: Sequence[Any], added: Sequence[str] = ()) -> str:
     counts = Counter(
         event.asset_key.to_user_string()
         for event in events
         if isinstance(event, dg.AssetMaterialization)
     )
     if not counts:
-        return "Nothing new made outside Dagster since the last report."
-    listed = ", ".join(f"{count} × {asset}" for asset, count in sorted(counts.items()))
-    return f"Reported work made outside Dagster (no run to launch): {listed}."
+        text = "Nothing new made outside Dagster since the last report."
+    else:
+        listed = ", ".join(f"{count} × {asset}" for asset, count in sorted(counts.items()))
+        text = f"Reported work made outside Dagster (no run to launch): {listed}."
+    if added:
+        text += f" Added the ensemble partitions of scenario(s) {', '.join(added)}."
+    return text
 
 
 @dg.sensor(
@@ -405,7 +432,8 @@ def _reported(events: Sequence[Any]) -> str:
     description=(
         "Shows runs, applied parameter sets and optimizations made outside Dagster (the CLI, "
         "the app) as materializations of workforce_simulation, comp_levers and "
-        "compensation_optimization_loop, with the metadata those assets write."
+        "compensation_optimization_loop, with the metadata those assets write; adds each "
+        "scenario of the workspace to the scenario partitions of ensemble_members."
     ),
 )
 def workspace_activity_sensor(

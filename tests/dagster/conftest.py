@@ -1,4 +1,5 @@
-"""Fixtures of the Dagster shell's tests: a small workspace, an ephemeral Dagster instance."""
+"""Fixtures of the Dagster shell's tests: a small workspace, an ephemeral Dagster instance,
+and a Dask cluster for the ensemble assets."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from dagster_support import CENSUS_SEED, EMPLOYEES, YEARS
@@ -14,6 +15,9 @@ from dagster_support import CENSUS_SEED, EMPLOYEES, YEARS
 from planwise import application
 from planwise.application import WORKSPACE_ENV, GenerateCensusRequest, Workspace
 from planwise.config import Settings
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,3 +67,19 @@ def instance() -> Any:
     import dagster as dg
 
     return dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    """A real Dask cluster (two worker processes on 127.0.0.1), closed when the test module
+    ends; the assets reach it by address, as they would any existing cluster."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    ) as started:
+        yield started

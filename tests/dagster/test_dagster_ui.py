@@ -1,5 +1,6 @@
 """`planwise dagster`: the UI serves the PlanWise jobs on 127.0.0.1, shows the runs made
-outside Dagster (the store sensor, run by its daemon) and stops on SIGTERM."""
+outside Dagster and the workspace's scenarios as ensemble partitions (the store sensor, run
+by its daemon) and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ EXPECTED_JOBS = {
 MATERIALIZATIONS_QUERY = """{ assetOrError(assetKey: {path: ["workforce_simulation"]}) {
   ... on Asset { assetMaterializations(limit: 20) {
     runId metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
+PARTITIONS_QUERY = """{ assetNodeOrError(assetKey: {path: ["ensemble_members"]}) {
+  ... on AssetNode { partitionKeysByDimension { name partitionKeys } } } }"""
 START_TIMEOUT_SECONDS = 150
 # The daemon evaluates the sensor as it starts, then every 30 s.
 SENSOR_TIMEOUT_SECONDS = 75
@@ -77,6 +80,13 @@ def _materialized_runs(port: int) -> list[tuple[str, int | None]]:
         labels = [entry["label"] for entry in event["metadataEntries"]]
         runs.append((event["runId"], dict(zip(labels, ids, strict=True)).get("run_id")))
     return runs
+
+
+def _partition_keys(port: int) -> dict[str, list[str]]:
+    """The partition keys of `ensemble_members`, by dimension."""
+    payload = _graphql(port, PARTITIONS_QUERY) or {}
+    dimensions = (payload.get("assetNodeOrError") or {}).get("partitionKeysByDimension") or []
+    return {dimension["name"]: dimension["partitionKeys"] for dimension in dimensions}
 
 
 def _ignore_sigint() -> None:
@@ -143,6 +153,11 @@ def test_planwise_dagster_serves_the_jobs_and_stops_on_sigterm(
             time.sleep(1)
             materialized = _materialized_runs(port)
         assert materialized == [("", outside.run_id)], log_path.read_text(errors="replace")[-3000:]
+        # The same tick made the workspace's scenario a partition of the ensemble: a backfill
+        # of scenario × seed block can be launched from the asset's page.
+        partitions = _partition_keys(port)
+        assert partitions.get("scenario") == ["default"], partitions
+        assert partitions["seed_block"][:2] == ["000-015", "016-031"]
 
         process.terminate()  # SIGTERM to `planwise dagster`, which became `dagster dev`
         assert process.wait(timeout=60) is not None

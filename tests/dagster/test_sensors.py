@@ -1,9 +1,10 @@
 """The store sensor: runs, applied parameter sets, optimizations and the active census made
 outside Dagster appear as materializations of their assets, once, with the metadata the
-assets write; work done by a Dagster run is not reported again.
+assets write; work done by a Dagster run is not reported again; each scenario becomes a
+partition of the ensemble assets.
 
 Each tick is evaluated with Dagster's sensor testing API against a real instance, and its
-events are stored in that instance as the daemon stores them.
+events and partition requests are stored in that instance as the daemon stores them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from dagster_support import execute, materialized
 
 import dagster as dg
 from planwise import application
-from planwise.application import OptimizeRequest, SimulateRequest, Workspace
+from planwise.application import (
+    CreateScenarioRequest,
+    OptimizeRequest,
+    SimulateRequest,
+    Workspace,
+)
+from planwise_dagster.ensembles import SCENARIO_PARTITIONS
 from planwise_dagster.resources import PlanwiseWorkspace
 from planwise_dagster.sensors import StoreCursor, workspace_activity_sensor
 
@@ -50,6 +57,9 @@ class Tick:
         self.skipped = (result.skip_reason and result.skip_reason.skip_message) or ""
         for event in self.events:
             instance.report_runless_asset_event(event)
+        for request in result.dynamic_partitions_requests or ():
+            assert isinstance(request, dg.AddDynamicPartitionsRequest)
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
 
     def materializations(self, asset: str) -> list[dict[str, Any]]:
         return [
@@ -165,6 +175,26 @@ def test_a_dagster_run_in_progress_holds_back_what_is_stored_meanwhile(
     assert [row["run_id"] for row in done.materializations("workforce_simulation")] == [
         stored.run_id
     ]
+
+
+def test_each_scenario_becomes_an_ensemble_partition_once(
+    workspace: Workspace, instance: dg.DagsterInstance
+) -> None:
+    first = Tick(instance, workspace, None)
+    assert instance.get_dynamic_partitions(SCENARIO_PARTITIONS) == ["default"]
+    assert first.skipped.endswith("Added the ensemble partitions of scenario(s) default.")
+    settled = Tick(instance, workspace, first.cursor)
+    assert settled.skipped == "Nothing new in the workspace since the last tick."
+
+    application.create_scenario(workspace, CreateScenarioRequest("lean"))
+    after = Tick(instance, workspace, settled.cursor)
+    assert instance.get_dynamic_partitions(SCENARIO_PARTITIONS) == ["default", "lean"]
+    assert "scenario(s) lean." in after.skipped
+    # Partitions removed by hand in the UI come back even when the store has not changed.
+    instance.delete_dynamic_partition(SCENARIO_PARTITIONS, "lean")
+    again = Tick(instance, workspace, after.cursor)
+    assert again.events == [] and "scenario(s) lean." in again.skipped
+    assert instance.get_dynamic_partitions(SCENARIO_PARTITIONS) == ["default", "lean"]
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,18 @@ if TYPE_CHECKING:
         import_census,
         validate_census_file,
     )
+    from planwise.application.ensemble_blocks import (
+        BlocksStored,
+        MemberBlockRequest,
+        MemberBlockWritten,
+        SeedBlock,
+        StoreBlocksRequest,
+        list_member_blocks,
+        member_block_path,
+        seed_blocks,
+        simulate_member_block,
+        store_member_blocks,
+    )
     from planwise.application.ensembles import (
         EnsembleRequest,
         EnsembleResult,
@@ -116,7 +128,7 @@ if TYPE_CHECKING:
     )
     from planwise.application.workspace import WORKSPACE_ENV, Workspace
     from planwise.application.workspaces import WorkspaceInitialized, current_user, init_workspace
-    from planwise.storage.ensemble_store import EnsembleRecord
+    from planwise.storage.ensemble_store import EnsembleRecord, MemberBlock
     from planwise.storage.optimization_store import OptimizationRecord
     from planwise.storage.parameter_store import ParameterSetRecord, ScenarioRecord
 
@@ -132,6 +144,17 @@ _MODULES: dict[str, str] = {
     "ClusterStarted": "planwise.application.progress",
     "MemberSimulated": "planwise.application.progress",
     "EnsembleRecord": "planwise.storage.ensemble_store",
+    "MemberBlock": "planwise.storage.ensemble_store",
+    "BlocksStored": "planwise.application.ensemble_blocks",
+    "MemberBlockRequest": "planwise.application.ensemble_blocks",
+    "MemberBlockWritten": "planwise.application.ensemble_blocks",
+    "SeedBlock": "planwise.application.ensemble_blocks",
+    "StoreBlocksRequest": "planwise.application.ensemble_blocks",
+    "list_member_blocks": "planwise.application.ensemble_blocks",
+    "member_block_path": "planwise.application.ensemble_blocks",
+    "seed_blocks": "planwise.application.ensemble_blocks",
+    "simulate_member_block": "planwise.application.ensemble_blocks",
+    "store_member_blocks": "planwise.application.ensemble_blocks",
     "AnalyticsBuilder": "planwise.application.analytics",
     "AnalyticsRequest": "planwise.application.analytics",
     "AnalyticsResult": "planwise.application.analytics",
@@ -232,6 +255,7 @@ __all__ = [
     "AnalyticsRequest",
     "AnalyticsResult",
     "AnalyticsTarget",
+    "BlocksStored",
     "CensusChecked",
     "CensusStored",
     "ClusterStarted",
@@ -255,6 +279,9 @@ __all__ = [
     "LeverView",
     "LeversEvaluated",
     "LeversExported",
+    "MemberBlock",
+    "MemberBlockRequest",
+    "MemberBlockWritten",
     "MemberSimulated",
     "NodeOutcome",
     "OptimizationRecord",
@@ -271,10 +298,12 @@ __all__ = [
     "RunResults",
     "ScenarioCreated",
     "ScenarioRecord",
+    "SeedBlock",
     "SimulateRequest",
     "SimulationRun",
     "StepFinished",
     "StepStarted",
+    "StoreBlocksRequest",
     "StoreState",
     "Table",
     "Threshold",
@@ -301,9 +330,11 @@ __all__ = [
     "lever_key_label",
     "lever_view",
     "list_ensembles",
+    "list_member_blocks",
     "list_optimizations",
     "list_runs",
     "list_scenarios",
+    "member_block_path",
     "optimization_iterations",
     "optimize",
     "parameter_set_summaries",
@@ -315,9 +346,12 @@ __all__ = [
     "rollback",
     "run_ensemble",
     "run_results",
+    "seed_blocks",
     "show_ensemble",
     "show_optimization",
     "simulate",
+    "simulate_member_block",
+    "store_member_blocks",
     "store_state",
     "validate_census_file",
     "validate_levers_file",

@@ -8,6 +8,11 @@ the number of workers, the order members finish in, or a worker lost and its mem
 again. Without a scheduler address a local cluster is started for the call, bound to
 127.0.0.1; an address (the request, the workspace's `compute.scheduler`, or
 `$PLANWISE_DASK_SCHEDULER`) uses an existing cluster: Kubernetes, Slurm/PBS, ….
+
+`run_ensemble` is three steps, each usable alone: `load_inputs` (one short read),
+`compute_members` (on a Dask client) and `record_ensemble` (in the single writer's
+transaction). `planwise.application.ensemble_blocks` runs them block by block for an
+orchestrator whose tasks must not write the store.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +35,7 @@ from planwise.application.progress import (
 )
 from planwise.application.workspace import Workspace
 from planwise.application.workspaces import current_user
+from planwise.config import MAX_SEED, Settings
 from planwise.ensemble import (
     HORIZON,
     Band,
@@ -41,26 +48,36 @@ from planwise.ensemble import (
 from planwise.errors import UserError
 from planwise.metrics import METRICS
 from planwise.parameters.levers import DEFAULT_SCENARIO, ResolvedLevers
+from planwise.simulation.state import Workforce
 from planwise.storage import census_store, ensemble_store, parameter_store
 from planwise.storage.database import atomic
 from planwise.storage.ensemble_store import EnsembleRecord, MemberRow
 
 if TYPE_CHECKING:
+    import duckdb
     from distributed import Client
 
 __all__ = [
+    "MAX_SEED",
+    "MAX_SEEDS",
     "SCHEDULER_ENV",
+    "ComputedMembers",
+    "EnsembleInputs",
     "EnsembleRequest",
     "EnsembleResult",
+    "ScenarioLevers",
     "Threshold",
+    "cluster_for",
+    "compute_members",
     "list_ensembles",
+    "load_inputs",
+    "record_ensemble",
     "run_ensemble",
     "show_ensemble",
 ]
 
 SCHEDULER_ENV = "PLANWISE_DASK_SCHEDULER"
 MAX_SEEDS = 10_000
-MAX_SEED = 2**63 - 1
 _CONNECT_SECONDS = 10
 _RETRIES = 3  # a member whose worker was lost runs again elsewhere
 
@@ -183,10 +200,11 @@ def _periods_dict(table: Mapping[str, Mapping[int | str, float]]) -> dict[str, A
 def _check(request: EnsembleRequest, first_seed: int, years: int) -> None:
     if not 1 <= request.seeds <= MAX_SEEDS:
         raise UserError(f"--seeds must be between 1 and {MAX_SEEDS:,}, got {request.seeds}.")
-    if not 0 <= first_seed <= MAX_SEED - request.seeds:
+    if not 0 <= first_seed <= MAX_SEED + 1 - request.seeds:
         raise UserError(
-            f"--first-seed must be between 0 and {MAX_SEED - request.seeds} (seeds are "
-            f"non-negative 63-bit integers), got {first_seed}."
+            f"--first-seed must be between 0 and {MAX_SEED + 1 - request.seeds} (the last "
+            f"seed, S+N−1, must not pass {MAX_SEED} = 2**63 − 1, the largest seed the store "
+            f"keeps), got {first_seed}."
         )
     if not 1 <= years <= 50:
         raise UserError(f"--years must be between 1 and 50, got {years}.")
@@ -250,6 +268,139 @@ def _client(
         yield client
 
 
+@dataclass(frozen=True)
+class ScenarioLevers:
+    """A scenario's active parameter set resolved for the years, and the default
+    scenario's set that filled its gaps (None for `default` itself)."""
+
+    parameter_set_id: int
+    resolved: ResolvedLevers
+    default_parameter_set_id: int | None
+
+
+@dataclass(frozen=True)
+class EnsembleInputs:
+    """What every member starts from, read from the store once: the settings, the active
+    census's starting workforce and each scenario's levers."""
+
+    settings: Settings
+    census_id: str
+    workforce: Workforce
+    start_year: int
+    years: int
+    levers: Mapping[str, ScenarioLevers]
+
+
+def load_inputs(
+    workspace: Workspace, settings: Settings, scenarios: Sequence[str], years: int
+) -> EnsembleInputs:
+    """The active census and each scenario's active levers (one short read)."""
+    start_year = settings.start_year
+    with workspace.database(settings).connect(read_only=True) as connection:
+        census_id = census_store.active_census_id(connection)
+        _, workforce = census_store.load_starting_workforce(connection, census_id)
+        levers: dict[str, ScenarioLevers] = {}
+        for scenario in scenarios:
+            set_id, _, resolved = parameter_store.load_levers(
+                connection, settings, scenario, range(start_year, start_year + years)
+            )
+            default_id = parameter_store.default_set_for(connection, scenario)
+            levers[scenario] = ScenarioLevers(set_id, resolved, default_id)
+    return EnsembleInputs(settings, census_id, workforce, start_year, years, levers)
+
+
+def cluster_for(
+    settings: Settings, workers: int | None, scheduler: str | None
+) -> tuple[int, str | None]:
+    """Where members run: the scheduler asked for, else the workspace's (compute.scheduler,
+    then $PLANWISE_DASK_SCHEDULER), else a local cluster of `workers` (default: the
+    workspace's compute.workers, else the cores)."""
+    chosen = scheduler or settings.compute.scheduler or os.environ.get(SCHEDULER_ENV)
+    return workers or settings.compute.workers or os.cpu_count() or 1, chosen
+
+
+ComputedMembers = dict[tuple[str, int], tuple[MemberMetrics, float]]
+"""(scenario, seed) → the member and the seconds it took."""
+
+
+def compute_members(
+    client: Client,
+    inputs: EnsembleInputs,
+    seeds: Sequence[int],
+    on_progress: ProgressListener | None = None,
+) -> ComputedMembers:
+    """Every scenario of `inputs` under every seed, on the client's cluster (the compute
+    step): the workforce is scattered to every worker once, each member runs whole on a
+    worker and only its metrics come back; a member whose worker is lost runs again."""
+    from distributed import as_completed
+
+    shared = client.scatter(inputs.workforce, broadcast=True)
+    # Keys unique to this call: a shared cluster may run another ensemble's member of the
+    # same scenario and seed (other levers) at the same time.
+    token = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(
+            simulate_member,
+            shared,
+            inputs.settings,
+            levers.resolved,
+            inputs.start_year,
+            inputs.years,
+            scenario,
+            seed,
+            key=f"planwise-member-{scenario}-{seed}-{token}",
+            retries=_RETRIES,
+        ): (scenario, seed)
+        for scenario, levers in inputs.levers.items()
+        for seed in seeds
+    }
+    members: ComputedMembers = {}
+    for future in as_completed(futures):
+        member, seconds = future.result()
+        members[futures[future]] = (member, seconds)
+        emit(
+            on_progress,
+            MemberSimulated(member.scenario_id, member.seed, len(members), len(futures)),
+        )
+    return members
+
+
+def record_ensemble(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    census_id: str,
+    parameter_sets: Mapping[str, int],
+    first_seed: int,
+    seeds: int,
+    start_year: int,
+    years: int,
+    workers: int | None,
+    scheduler: str | None,
+    timings: Mapping[str, float],
+    settings: Settings,
+    members: Sequence[MemberMetrics],
+    rows: Sequence[MemberRow],
+) -> EnsembleRecord:
+    """The store step, in the caller's transaction: the ensemble's record, its members and
+    their metrics; returns the record as stored."""
+    ensemble_id = ensemble_store.insert_ensemble(
+        connection,
+        census_id=census_id,
+        parameter_sets=parameter_sets,
+        first_seed=first_seed,
+        seeds=seeds,
+        start_year=start_year,
+        years=years,
+        workers=workers,
+        scheduler=scheduler,
+        timings=timings,
+        created_by=current_user(),
+        settings=settings,
+    )
+    ensemble_store.insert_members(connection, ensemble_id, members, rows)
+    return ensemble_store.load_ensemble(connection, ensemble_id)
+
+
 def run_ensemble(
     workspace: Workspace, request: EnsembleRequest, on_progress: ProgressListener | None = None
 ) -> EnsembleResult:
@@ -263,51 +414,17 @@ def run_ensemble(
     first_seed = settings.seed if request.first_seed is None else request.first_seed
     years = settings.years if request.years is None else request.years
     _check(request, first_seed, years)
-    start_year = settings.start_year
-    with workspace.database(settings).connect(read_only=True) as connection:
-        census_id = census_store.active_census_id(connection)
-        _, workforce = census_store.load_starting_workforce(connection, census_id)
-        levers: dict[str, tuple[int, ResolvedLevers, int | None]] = {}
-        for scenario in request.scenarios:
-            set_id, _, resolved = parameter_store.load_levers(
-                connection, settings, scenario, range(start_year, start_year + years)
-            )
-            default_id = parameter_store.default_set_for(connection, scenario)
-            levers[scenario] = (set_id, resolved, default_id)
+    workspace.database(settings).check_writable()  # before the cluster, not after it
+    inputs = load_inputs(workspace, settings, request.scenarios, years)
     seeds = list(range(first_seed, first_seed + request.seeds))
-    scheduler = request.scheduler or settings.compute.scheduler or os.environ.get(SCHEDULER_ENV)
-    workers = request.workers or settings.compute.workers or os.cpu_count() or 1
-    members: dict[tuple[str, int], tuple[MemberMetrics, float]] = {}
-    total = len(seeds) * len(request.scenarios)
+    workers, scheduler = cluster_for(settings, request.workers, request.scheduler)
     dashboard: str | None = None
     cluster_started = time.perf_counter()
     with _client(workers, scheduler, on_progress) as client:
-        from distributed import as_completed
-
         if scheduler is None:
             dashboard = str(client.dashboard_link)
         ready = time.perf_counter()
-        shared = client.scatter(workforce, broadcast=True)
-        futures = {
-            client.submit(
-                simulate_member,
-                shared,
-                settings,
-                resolved,
-                start_year,
-                years,
-                scenario,
-                seed,
-                key=f"planwise-member-{scenario}-{seed}",
-                retries=_RETRIES,
-            ): (scenario, seed)
-            for scenario, (_, resolved, _) in levers.items()
-            for seed in seeds
-        }
-        for future in as_completed(futures):
-            member, seconds = future.result()
-            members[futures[future]] = (member, seconds)
-            emit(on_progress, MemberSimulated(member.scenario_id, member.seed, len(members), total))
+        members = compute_members(client, inputs, seeds, on_progress)
         computed = time.perf_counter()
     ordered = [members[(scenario, seed)] for scenario in request.scenarios for seed in seeds]
     kept = {
@@ -316,25 +433,27 @@ def run_ensemble(
     with workspace.database(settings).connect() as connection, atomic(connection):
         rows: list[MemberRow] = []
         for member, seconds in ordered:
-            set_id, resolved, default_id = levers[member.scenario_id]
+            levers = inputs.levers[member.scenario_id]
             run_id = None
             if (member.scenario_id, member.seed) in kept:
                 run_id = store_new_run(
                     connection,
                     NewRun(
                         scenario_id=member.scenario_id,
-                        parameter_set_id=set_id,
-                        census_id=census_id,
-                        workforce=workforce,
+                        parameter_set_id=levers.parameter_set_id,
+                        census_id=inputs.census_id,
+                        workforce=inputs.workforce,
                         settings=settings,
-                        levers=resolved,
-                        start_year=start_year,
+                        levers=levers.resolved,
+                        start_year=inputs.start_year,
                         years=years,
                         seed=member.seed,
-                        default_parameter_set_id=default_id,
+                        default_parameter_set_id=levers.default_parameter_set_id,
                     ),
                 ).run_id
-            rows.append(MemberRow(member.scenario_id, set_id, member.seed, run_id, seconds))
+            rows.append(
+                MemberRow(member.scenario_id, levers.parameter_set_id, member.seed, run_id, seconds)
+            )
         stored = time.perf_counter()
         timings = {
             "cluster_seconds": round(ready - cluster_started, 3),
@@ -343,22 +462,23 @@ def run_ensemble(
             "store_seconds": round(stored - computed, 3),
             "total_seconds": round(stored - started, 3),
         }
-        ensemble_id = ensemble_store.insert_ensemble(
+        record = record_ensemble(
             connection,
-            census_id=census_id,
-            parameter_sets={scenario: value[0] for scenario, value in levers.items()},
+            census_id=inputs.census_id,
+            parameter_sets={
+                scenario: levers.parameter_set_id for scenario, levers in inputs.levers.items()
+            },
             first_seed=first_seed,
             seeds=request.seeds,
-            start_year=start_year,
+            start_year=inputs.start_year,
             years=years,
             workers=None if scheduler is not None else workers,
             scheduler=scheduler,
             timings=timings,
-            created_by=current_user(),
             settings=settings,
+            members=[m for m, _ in ordered],
+            rows=rows,
         )
-        ensemble_store.insert_members(connection, ensemble_id, [m for m, _ in ordered], rows)
-        record = ensemble_store.load_ensemble(connection, ensemble_id)
     return EnsembleResult(
         record, tuple(m for m, _ in ordered), tuple(rows), request.thresholds, dashboard
     )
