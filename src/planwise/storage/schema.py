@@ -22,12 +22,12 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """3 → 4 added `parameter_set_activations`, the writer columns of `optimization_runs` and
 the ensemble tables; 4 → 5 the run status `writing` with `pending_end_year` and the
-`completed_runs` view the contract views read through (both additive: upgraded in place,
-see database.py)."""
-MIGRATABLE_VERSIONS = frozenset({3, 4})
+`completed_runs` view the contract views read through; 5 → 6 the pay-structure event types
+and the approval tables (all additive: upgraded in place, see database.py)."""
+MIGRATABLE_VERSIONS = frozenset({3, 4, 5})
 """Older versions whose upgrade only adds tables, views or columns: `SCHEMA_STATEMENTS` run
 again (every statement is idempotent) plus `BACKFILL_STATEMENTS` bring them up to date."""
 
